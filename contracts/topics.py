@@ -1,0 +1,28 @@
+"""Kafka topics: names and settings, the one place they are spelled."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int = 6
+    # Auditors replay from the beginning: nothing is ever deleted by age or size.
+    config: dict[str, str] = field(
+        default_factory=lambda: {"retention.ms": "-1", "retention.bytes": "-1"}
+    )
+
+
+WORK_ORDERS = TopicSpec("repair.work-orders.v1")
+"""Every work-order lifecycle event, keyed by work order id (A–H, fault cleared)."""
+
+VEHICLES = TopicSpec("repair.vehicles.v1")
+"""What GPS units say that is about the vehicle itself (position, device fault), keyed by vehicle."""
+
+NETWORK = TopicSpec("repair.network.v1")
+"""Network incidents on the links orders travel, keyed by link."""
+
+DEAD_LETTERS = TopicSpec("repair.dead-letters.v1", partitions=1)
+"""Messages a consumer could not apply, with the reason in headers; keyed as the original."""
+
+ALL_TOPICS = (WORK_ORDERS, VEHICLES, NETWORK, DEAD_LETTERS)

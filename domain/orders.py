@@ -1,0 +1,249 @@
+"""The write side of a work order: fold its events into state, decide whether a step may happen.
+
+Decide functions are pure: they take the order's past events (folded into ``OrderState``), the
+request and the instant we record at, and return an ``Outcome``: a new event to store, or the
+event already stored for the same request (a retry), which the caller answers again unchanged.
+They never refuse a step for its timing: late, early or out-of-order clocks are the timeline's to
+judge, not a reason to lose a report. They refuse only what contradicts the order itself.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID, uuid4
+
+from contracts import (
+    CallEnded,
+    CallEndedPayload,
+    CrewArrived,
+    CrewDeparted,
+    CrewReportPayload,
+    FaultCleared,
+    OrderAcceptedByCrew,
+    OrderReachedCrew,
+    Position,
+    WorkOrderDispatched,
+    WorkOrderDispatchedPayload,
+    WorkOrderEvent,
+    WorkOrderEventT,
+    WorkOrderIssued,
+    WorkOrderIssuedPayload,
+    WorkOrderReceived,
+    WorkOrderReceivedPayload,
+)
+from domain.errors import ImpossibleStep, NotFound
+
+E = TypeVar("E", bound=WorkOrderEvent)
+E_co = TypeVar("E_co", bound=WorkOrderEvent, covariant=True)
+
+CrewReportEvent = OrderReachedCrew | OrderAcceptedByCrew | CrewDeparted | CrewArrived | FaultCleared
+CREW_REPORTS: dict[str, type[CrewReportEvent]] = {
+    "order_received": OrderReachedCrew,
+    "order_accepted": OrderAcceptedByCrew,
+    "departed": CrewDeparted,
+    "arrived": CrewArrived,
+    "fault_cleared": FaultCleared,
+}
+"""What a GPS unit's report ``type`` records about the order it carries (E, F, G, H, cleared)."""
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[E_co]):
+    event: E_co
+    is_new: bool
+
+
+@dataclass(frozen=True)
+class OrderState:
+    """What the write side needs to know of one order: the first event of each step."""
+
+    work_order_id: UUID
+    call: CallEnded | None = None
+    issued: WorkOrderIssued | None = None
+    received: WorkOrderReceived | None = None
+    dispatched: WorkOrderDispatched | None = None
+    crew_reports: tuple[CrewReportEvent, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def fold(cls, work_order_id: UUID, events: Iterable[WorkOrderEventT]) -> "OrderState":
+        call = issued = received = dispatched = None
+        reports: list[CrewReportEvent] = []
+        for event in sorted(events, key=lambda e: e.recorded_at):
+            match event:
+                case CallEnded():
+                    call = call or event
+                case WorkOrderIssued():
+                    issued = issued or event
+                case WorkOrderReceived():
+                    received = received or event
+                case WorkOrderDispatched():
+                    dispatched = dispatched or event
+                case _:
+                    reports.append(event)
+        return cls(work_order_id, call, issued, received, dispatched, tuple(reports))
+
+    @property
+    def exists(self) -> bool:
+        return self.call is not None or self.issued is not None
+
+
+def _same_or_conflict(existing: E, occurred_at: datetime, payload: object, step: str) -> Outcome[E]:
+    if existing.occurred_at == occurred_at and existing.payload == payload:
+        return Outcome(existing, is_new=False)
+    raise ImpossibleStep(
+        f"work order {existing.work_order_id} was already {step} at "
+        f"{existing.occurred_at.isoformat()} with {existing.payload.model_dump(mode='json')}"
+    )
+
+
+def open_work_order(
+    payload: CallEndedPayload, ended_at: datetime, recorded_at: datetime, source: str
+) -> CallEnded:
+    """Point A: a call has ended and opens a new work order; the event id is the story's id."""
+    story = uuid4()
+    return CallEnded(
+        event_id=story,
+        correlation_id=story,
+        work_order_id=uuid4(),
+        occurred_at=ended_at,
+        recorded_at=recorded_at,
+        source=source,
+        payload=payload,
+    )
+
+
+def decide_issue(
+    state: OrderState,
+    payload: WorkOrderIssuedPayload,
+    issued_at: datetime,
+    recorded_at: datetime,
+    source: str,
+) -> Outcome[WorkOrderIssued]:
+    """Point B: the duty chief issues the order to a repair center, once."""
+    if state.call is None:
+        raise NotFound(f"no work order {state.work_order_id}")
+    if state.issued is not None:
+        return _same_or_conflict(state.issued, issued_at, payload, "issued")
+    event = WorkOrderIssued(
+        **WorkOrderIssued.fields_from(state.call),
+        work_order_id=state.work_order_id,
+        occurred_at=issued_at,
+        recorded_at=recorded_at,
+        source=source,
+        payload=payload,
+    )
+    return Outcome(event, is_new=True)
+
+
+def decide_receipt(
+    state: OrderState,
+    payload: WorkOrderReceivedPayload,
+    received_at: datetime,
+    recorded_at: datetime,
+    source: str,
+) -> Outcome[WorkOrderReceived]:
+    """Point C: the repair center the order was issued to takes it in."""
+    if not state.exists:
+        raise NotFound(f"no work order {state.work_order_id} has reached dispatch")
+    if state.issued is None:
+        raise ImpossibleStep(f"work order {state.work_order_id} has not been issued yet")
+    issued_to = state.issued.payload.repair_center_id
+    if payload.repair_center_id != issued_to:
+        raise ImpossibleStep(
+            f"work order {state.work_order_id} was issued to repair center {issued_to!r}, "
+            f"not {payload.repair_center_id!r}"
+        )
+    if state.received is not None:
+        return _same_or_conflict(state.received, received_at, payload, "received")
+    event = WorkOrderReceived(
+        **WorkOrderReceived.fields_from(state.issued),
+        work_order_id=state.work_order_id,
+        occurred_at=received_at,
+        recorded_at=recorded_at,
+        source=source,
+        payload=payload,
+    )
+    return Outcome(event, is_new=True)
+
+
+def decide_dispatch(
+    state: OrderState,
+    payload: WorkOrderDispatchedPayload,
+    dispatched_at: datetime,
+    recorded_at: datetime,
+    source: str,
+) -> Outcome[WorkOrderDispatched]:
+    """Point D: the repair center that took the order in sends it to one crew and vehicle.
+
+    Whether the crew belongs to that repair center is reference data, checked by the caller
+    before ``payload`` is built (it also fills in ``crew_co_located`` from there).
+    """
+    if not state.exists:
+        raise NotFound(f"no work order {state.work_order_id} has reached dispatch")
+    if state.received is None:
+        raise ImpossibleStep(
+            f"work order {state.work_order_id} has not been received by a repair center yet"
+        )
+    if payload.repair_center_id != state.received.payload.repair_center_id:
+        raise ImpossibleStep(
+            f"work order {state.work_order_id} is held by repair center "
+            f"{state.received.payload.repair_center_id!r}, not {payload.repair_center_id!r}"
+        )
+    if state.dispatched is not None:
+        return _same_or_conflict(state.dispatched, dispatched_at, payload, "dispatched")
+    event = WorkOrderDispatched(
+        **WorkOrderDispatched.fields_from(state.received),
+        work_order_id=state.work_order_id,
+        occurred_at=dispatched_at,
+        recorded_at=recorded_at,
+        source=source,
+        payload=payload,
+    )
+    return Outcome(event, is_new=True)
+
+
+def decide_crew_report(
+    state: OrderState,
+    report_type: str,
+    vehicle_id: str,
+    report_id: str,
+    position: Position | None,
+    occurred_at: datetime,
+    recorded_at: datetime,
+) -> Outcome[CrewReportEvent]:
+    """E, F, G, H or fault cleared, from the GPS unit of the vehicle the order was sent to.
+
+    Any order and any number of times: a unit that retried with a new report id, or whose
+    "departed" arrives after its "arrived", is still heard; the timeline judges the clocks.
+    Retries with the same report id never reach here (the shell answers them from storage).
+    """
+    dispatched = require_dispatched_to(state, vehicle_id)
+    payload = CrewReportPayload(
+        vehicle_id=vehicle_id,
+        crew_id=dispatched.payload.crew_id,
+        report_id=report_id,
+        position=position,
+    )
+    cls = CREW_REPORTS[report_type]
+    event = cls(
+        **cls.fields_from(dispatched),
+        work_order_id=state.work_order_id,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        source=f"gps-unit:{vehicle_id}",
+        payload=payload,
+    )
+    return Outcome(event, is_new=True)
+
+
+def require_dispatched_to(state: OrderState, vehicle_id: str) -> WorkOrderDispatched:
+    """The order's dispatch to this vehicle; a vehicle may speak only of orders sent to it."""
+    if not state.exists:
+        raise NotFound(f"no work order {state.work_order_id} has reached dispatch")
+    dispatched = state.dispatched
+    if dispatched is None or dispatched.payload.vehicle_id != vehicle_id:
+        raise ImpossibleStep(
+            f"work order {state.work_order_id} was never dispatched to vehicle {vehicle_id!r}"
+        )
+    return dispatched

@@ -1,0 +1,150 @@
+"""What is wrong with the reports behind a timeline, said in words a supervisor can check."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from contracts.envelope import WorkOrderEvent
+from domain.policy import Point, Policy, Segment
+from domain.timeline._format import at, seconds
+from domain.timeline.model import Anomaly, AnomalyCode
+from domain.timeline.points import Readings, point_of
+
+
+def event_anomalies(readings: Readings, policy: Policy, now: datetime) -> list[Anomaly]:
+    """Clock and delivery trouble of single events: clock ahead, reported late, after now."""
+    tolerance = timedelta(seconds=policy.clock_ahead_tolerance_s)
+    late = timedelta(seconds=policy.late_report_s)
+    found: list[Anomaly] = []
+    for event in readings.events:
+        point = point_of(event)
+        what = _describe(event)
+        ahead = event.occurred_at - event.recorded_at
+        if ahead > tolerance:
+            found.append(
+                _anomaly(
+                    AnomalyCode.CLOCK_AHEAD,
+                    point,
+                    f"{what} occurred at {at(event.occurred_at)}, {seconds(ahead)} after we "
+                    f"recorded it at {at(event.recorded_at)}: the source's clock runs ahead "
+                    f"(tolerance {policy.clock_ahead_tolerance_s} s)",
+                    [event],
+                )
+            )
+        if -ahead > late:
+            found.append(
+                _anomaly(
+                    AnomalyCode.REPORTED_LATE,
+                    point,
+                    f"{what} occurred at {at(event.occurred_at)} but was recorded at "
+                    f"{at(event.recorded_at)}, {seconds(-ahead)} later "
+                    f"(late after {policy.late_report_s} s)",
+                    [event],
+                )
+            )
+        if event.occurred_at > now:
+            found.append(
+                _anomaly(
+                    AnomalyCode.EVENT_AFTER_NOW,
+                    point,
+                    f"{what} occurred at {at(event.occurred_at)}, after the as-of instant "
+                    f"{at(now)}",
+                    [event],
+                )
+            )
+    return found
+
+
+def point_anomalies(readings: Readings) -> list[Anomaly]:
+    """Trouble with the points themselves: reported twice, missing, or out of letter order."""
+    found: list[Anomaly] = []
+    for point in Point:
+        reading = readings.points.get(point)
+        if reading is None:
+            successor = readings.moved_on(point)
+            if successor is not None:
+                found.append(
+                    _anomaly(
+                        AnomalyCode.MISSING_POINT,
+                        point,
+                        f"{point} was never recorded, yet the order moved on: "
+                        f"{_describe(successor)} at {at(successor.occurred_at)}; the segments "
+                        f"around {point} cannot be judged",
+                        [successor],
+                    )
+                )
+            continue
+        if reading.others:
+            reports = [reading.event, *reading.others]
+            listed = ", ".join(f"{at(e.occurred_at)} (event {e.event_id})" for e in reports)
+            found.append(
+                _anomaly(
+                    AnomalyCode.DUPLICATE_POINT,
+                    point,
+                    f"{point} reported {len(reports)} times: {listed}; the earliest, "
+                    f"{at(reading.at)}, is the point",
+                    reports,
+                )
+            )
+        earlier = [
+            readings.points[before]
+            for before in list(Point)[: point.position]
+            if before in readings.points and readings.points[before].at > reading.at
+        ]
+        if earlier:
+            previous = list(Point)[point.position - 1]
+            # Named only when the clash is inside one segment, whose duration is then negative.
+            segment = Segment(f"{previous}{point}") if earlier[-1].point is previous else None
+            listed = ", ".join(f"{e.point} at {at(e.at)}" for e in earlier)
+            tail = (
+                f"; {segment} measures {seconds(reading.at - earlier[-1].at)}"
+                if segment is not None
+                else ""
+            )
+            found.append(
+                _anomaly(
+                    AnomalyCode.OUT_OF_ORDER,
+                    point,
+                    f"{point} at {at(reading.at)} is earlier, by the source clocks, than "
+                    f"{listed}{tail}",
+                    [*(e.event for e in earlier), reading.event],
+                    segment=segment,
+                )
+            )
+    return found
+
+
+def in_order(anomalies: Iterable[Anomaly]) -> list[Anomaly]:
+    """Point (or segment) order first, then code, then the events named."""
+
+    def key(anomaly: Anomaly) -> tuple[int, str, tuple[str, ...], str]:
+        if anomaly.point is not None:
+            place = 2 * anomaly.point.position
+        elif anomaly.segment is not None:
+            place = 2 * anomaly.segment.start.position + 1
+        else:
+            place = 2 * len(Point)  # the fault cleared, after every point
+        return (place, anomaly.code.value, tuple(map(str, anomaly.event_ids)), anomaly.message)
+
+    return sorted(anomalies, key=key)
+
+
+def _describe(event: WorkOrderEvent) -> str:
+    point = point_of(event)
+    marks = f"point {point}" if point is not None else "not a point"
+    return f"event {event.event_id} ({event.event_type}, {marks})"
+
+
+def _anomaly(
+    code: AnomalyCode,
+    point: Point | None,
+    message: str,
+    events: Iterable[WorkOrderEvent],
+    segment: Segment | None = None,
+) -> Anomaly:
+    return Anomaly(
+        code=code,
+        point=point,
+        segment=segment,
+        message=message,
+        event_ids=[e.event_id for e in events],
+    )

@@ -1,0 +1,131 @@
+"""From a work order's events to its time points.
+
+Only what we knew by the as-of instant counts, an event posted twice counts once, and each point
+is set by the source's clock (``occurred_at``), never by the order the reports arrived in.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from contracts.crew import (
+    CrewArrived,
+    CrewDeparted,
+    CrewReportPayload,
+    FaultCleared,
+    OrderAcceptedByCrew,
+    OrderReachedCrew,
+)
+from contracts.dispatch import WorkOrderDispatched, WorkOrderReceived
+from contracts.envelope import WorkOrderEvent
+from contracts.intake import CallEnded, WorkOrderIssued
+from contracts.registry import WorkOrderEventT
+from domain.policy import Point
+
+POINT_OF: dict[type[WorkOrderEvent], Point] = {
+    CallEnded: Point.A,
+    WorkOrderIssued: Point.B,
+    WorkOrderReceived: Point.C,
+    WorkOrderDispatched: Point.D,
+    OrderReachedCrew: Point.E,
+    OrderAcceptedByCrew: Point.F,
+    CrewDeparted: Point.G,
+    CrewArrived: Point.H,
+}
+"""The point each event type marks; ``FaultCleared`` marks none (it comes after H)."""
+
+
+def point_of(event: WorkOrderEvent) -> Point | None:
+    """The point ``event`` marks, or ``None`` for an event that is not a time point."""
+    return POINT_OF.get(type(event))
+
+
+def event_order(event: WorkOrderEvent) -> tuple[datetime, datetime, str]:
+    """Source clock first; the rest only breaks ties so that any input order gives one answer."""
+    return (event.occurred_at, event.recorded_at, str(event.event_id))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reports behind one point: the one that sets it and any other distinct reports."""
+
+    point: Point
+    event: WorkOrderEventT
+    others: tuple[WorkOrderEventT, ...]
+
+    @property
+    def at(self) -> datetime:
+        return self.event.occurred_at
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the events say, as of the instant they were read at."""
+
+    events: tuple[WorkOrderEventT, ...]
+    """Every distinct event known by then, in source-clock order."""
+    points: dict[Point, Reading]
+    fault_cleared: FaultCleared | None
+
+    def time(self, point: Point) -> datetime | None:
+        reading = self.points.get(point)
+        return None if reading is None else reading.at
+
+    def moved_on(self, point: Point) -> WorkOrderEventT | None:
+        """The first report that shows the order went past ``point``: a later point, else the
+        fault cleared (a crew cannot clear a fault it never reached)."""
+        for later in list(Point)[point.position + 1 :]:
+            if later in self.points:
+                return self.points[later].event
+        return self.fault_cleared
+
+
+def read_events(work_order_id: UUID, events: Iterable[WorkOrderEventT], now: datetime) -> Readings:
+    """Keep the events recorded by ``now``, once each, and pick the event behind each point.
+
+    Raises ``ValueError`` for an event of another work order: mixing orders is a caller's bug
+    that would otherwise pass as a duplicate point.
+    """
+    copies: dict[UUID, list[WorkOrderEventT]] = {}
+    for event in events:
+        if event.work_order_id != work_order_id:
+            raise ValueError(
+                f"event {event.event_id} belongs to work order {event.work_order_id}, "
+                f"not {work_order_id}"
+            )
+        if event.recorded_at <= now:
+            copies.setdefault(event.event_id, []).append(event)
+    distinct = sorted((_one_of(same_id) for same_id in copies.values()), key=event_order)
+
+    by_point: dict[Point, dict[str, WorkOrderEventT]] = {}
+    cleared: FaultCleared | None = None
+    for event in distinct:
+        if isinstance(event, FaultCleared):
+            if cleared is None:  # `distinct` is in source-clock order: the first is the earliest
+                cleared = event
+            continue
+        point = POINT_OF[type(event)]
+        posts = by_point.setdefault(point, {})
+        # A unit's retry repeats its report_id under a new event id: still one report.
+        key = (
+            f"report:{event.payload.report_id}"
+            if isinstance(event.payload, CrewReportPayload)
+            else f"event:{event.event_id}"
+        )
+        posts.setdefault(key, event)
+
+    points: dict[Point, Reading] = {}
+    for point, posts in by_point.items():
+        first, *others = sorted(posts.values(), key=event_order)
+        points[point] = Reading(point=point, event=first, others=tuple(others))
+    return Readings(events=tuple(distinct), points=points, fault_cleared=cleared)
+
+
+def _one_of(same_id: list[WorkOrderEventT]) -> WorkOrderEventT:
+    """One event for one event id. Copies are normally identical; should two differ, the pick
+    must still not depend on the order they came in."""
+    first = same_id[0]
+    if all(copy == first for copy in same_id):
+        return first
+    return min(same_id, key=lambda copy: (copy.model_dump_json(), copy.event_type))

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Runs the three HTTP services in the background against the local (or configured) infrastructure.
+# Usage: infra/bin/services.sh {start|stop|status}
+set -euo pipefail
+TAG=services
+# shellcheck source=infra/bin/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SERVICES=(intake dispatch timeline)
+declare -A DEFAULT_PORT=([intake]=8001 [dispatch]=8002 [timeline]=8003)
+DIR="$LOCAL/services"
+READY_SECS=60
+
+port_of() { local var="${1^^}_PORT"; echo "${!var:-${DEFAULT_PORT[$1]}}"; }
+pidfile() { echo "$DIR/$1.pid"; }
+logfile() { echo "$DIR/$1.log"; }
+pattern() { echo "services.$1.app:create_app"; }
+
+# <NAME>_DATABASE_URL wins; else DATABASE_URL's server with this service's database; else the
+# cluster of infra/bin/postgres.sh.
+db_url() {
+  local var="${1^^}_DATABASE_URL" base query
+  if [[ -n ${!var:-} ]]; then
+    echo "${!var}"
+  elif [[ -n ${DATABASE_URL:-} ]]; then
+    base=${DATABASE_URL%%\?*}
+    query=${DATABASE_URL:${#base}}
+    [[ $base == *://*/* ]] && base=${base%/*}
+    echo "$base/repair_$1$query"
+  else
+    echo "postgresql://repair@127.0.0.1:${PGPORT_LOCAL:-55432}/repair_$1"
+  fi
+}
+
+healthy() { [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$(port_of "$1")/healthz") == 200 ]]; }
+
+start_one() {
+  local name=$1 port
+  port=$(port_of "$name")
+  if pid_running "$(pidfile "$name")" "$(pattern "$name")"; then
+    say "$name already running (pid $(<"$(pidfile "$name")")) on 127.0.0.1:$port"
+    return 0
+  fi
+  port_open "$port" && die "127.0.0.1:$port is taken by another process; set ${name^^}_PORT"
+  [[ -f $(logfile "$name") ]] && mv -f "$(logfile "$name")" "$(logfile "$name").1"
+  say "starting $name on 127.0.0.1:$port, log ${DIR#"$ROOT"/}/$name.log"
+  # setsid: own process group, so that stop can signal uv and the python it spawns, and only them.
+  (
+    cd "$ROOT"
+    export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
+    DATABASE_URL=$(db_url "$name")
+    KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-19092}}
+    exec setsid nohup uv run uvicorn "services.$name.app:create_app" --factory \
+      --host 127.0.0.1 --port "$port" >"$(logfile "$name")" 2>&1 </dev/null
+  ) &
+  echo $! >"$(pidfile "$name")"
+}
+
+# Fails fast, with the log tail, when a service dies instead of waiting out the deadline.
+all_healthy() {
+  local name ok=0
+  for name in "${SERVICES[@]}"; do
+    if ! kill -0 "$(<"$(pidfile "$name")")" 2>/dev/null; then
+      printf '\n'
+      tail -n 30 "$(logfile "$name")" >&2 || true
+      rm -f "$(pidfile "$name")"
+      die "$name exited during start-up (log: $(logfile "$name"))"
+    fi
+    healthy "$name" || ok=1
+  done
+  return "$ok"
+}
+
+start() {
+  mkdir -p "$DIR"
+  local name
+  for name in "${SERVICES[@]}"; do start_one "$name"; done
+  wait_until "$READY_SECS" "GET /healthz = 200 on all three" all_healthy || {
+    for name in "${SERVICES[@]}"; do
+      healthy "$name" || { say "$name is not healthy; log tail:"; tail -n 30 "$(logfile "$name")"; }
+    done
+    die "services not healthy after ${READY_SECS}s"
+  }
+}
+
+stop() {
+  local name
+  for name in "${SERVICES[@]}"; do stop_pid "$(pidfile "$name")" "$(pattern "$name")" "$name" group; done
+}
+
+status() {
+  local name rc=0
+  for name in "${SERVICES[@]}"; do
+    if pid_running "$(pidfile "$name")" "$(pattern "$name")"; then
+      healthy "$name" && state=healthy || state="NOT healthy"
+      say "$name running (pid $(<"$(pidfile "$name")")) on 127.0.0.1:$(port_of "$name"), $state"
+    else
+      say "$name stopped"
+      rc=3
+    fi
+  done
+  return "$rc"
+}
+
+case ${1:-} in
+  start | stop | status) "$1" ;;
+  *) die "usage: $0 {start|stop|status}" ;;
+esac

@@ -1,0 +1,33 @@
+"""The answer to a request that recorded an event, the same for the first post and its retries."""
+
+from datetime import datetime
+from uuid import UUID
+
+from fastapi import Response
+from pydantic import BaseModel
+
+from contracts import WorkOrderEvent
+from domain.orders import Outcome
+
+
+class Recorded(BaseModel):
+    """What an accepted request recorded; a retry of the same request gets the same answer."""
+
+    work_order_id: UUID
+    event_id: UUID
+    event_type: str
+    occurred_at: datetime
+    recorded_at: datetime
+
+
+def recorded(outcome: Outcome[WorkOrderEvent], response: Response) -> Recorded:
+    """The body is the same for the first answer and a retry's; the header tells them apart."""
+    response.headers["Idempotent-Replay"] = "false" if outcome.is_new else "true"
+    event = outcome.event
+    return Recorded(
+        work_order_id=event.work_order_id,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+    )

@@ -1,0 +1,62 @@
+"""Decide, then record: one transaction reads an order's events, asks the core, stores the answer."""
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+from uuid import UUID
+
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
+
+from contracts import WorkOrderEvent
+from domain.orders import OrderState, Outcome
+from services.common.db import Connection
+from services.common.event_store import (
+    ConcurrentWrite,
+    append,
+    stream_version,
+    work_order_events,
+    work_order_stream,
+)
+from services.common.runtime import Runtime
+
+E = TypeVar("E", bound=WorkOrderEvent)
+T = TypeVar("T")
+
+
+async def in_transaction(runtime: Runtime, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction, again from the start if another writer got there first.
+
+    Two requests racing on one stream both read version N; the second append fails on the
+    unique (stream, version) and its whole transaction is decided again, against the first's event.
+    """
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(ConcurrentWrite), stop=stop_after_attempt(5), reraise=True
+    ):
+        with attempt:
+            async with runtime.pool.acquire() as conn, conn.transaction():
+                return await work(conn)
+    raise AssertionError("unreachable: tenacity reraises the last ConcurrentWrite")
+
+
+async def decide_and_append(
+    conn: Connection,
+    topic_prefix: str,
+    work_order_id: UUID,
+    decide: Callable[[OrderState], Outcome[E]],
+) -> Outcome[E]:
+    """Apply ``decide`` to the order's current state; store the event if it is new."""
+    stream = work_order_stream(work_order_id)
+    version = await stream_version(conn, stream)
+    outcome = decide(OrderState.fold(work_order_id, await work_order_events(conn, work_order_id)))
+    if outcome.is_new:
+        await append(conn, stream, version, [outcome.event], topic_prefix)
+    return outcome
+
+
+async def decide_once(
+    runtime: Runtime, work_order_id: UUID, decide: Callable[[OrderState], Outcome[E]]
+) -> Outcome[E]:
+    """``decide_and_append`` in a transaction of its own."""
+    prefix = runtime.settings.topic_prefix
+    return await in_transaction(
+        runtime, lambda conn: decide_and_append(conn, prefix, work_order_id, decide)
+    )

@@ -1,0 +1,36 @@
+"""PostgreSQL at the edge: the asyncpg pool and schema migrations (yoyo)."""
+
+import asyncio
+import json
+from pathlib import Path
+
+import asyncpg
+from yoyo import get_backend, read_migrations
+
+Connection = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+"""A connection, whether held directly or borrowed from the pool."""
+
+COMMON_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def create_pool(database_url: str) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+def _apply_migrations(database_url: str, folders: tuple[Path, ...]) -> None:
+    # yoyo speaks psycopg (sync); it takes a lock so concurrent starts apply each step once.
+    backend = get_backend(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    migrations = read_migrations(*(str(f) for f in folders))
+    with backend.lock():
+        backend.apply_migrations(backend.to_apply(migrations))
+
+
+async def migrate(database_url: str, *service_folders: Path) -> None:
+    """Bring the database to the newest schema: the shared event tables, then the service's own."""
+    await asyncio.to_thread(_apply_migrations, database_url, (COMMON_MIGRATIONS, *service_folders))

@@ -1,0 +1,87 @@
+"""The repair center's endpoints for an order: take it in (C), send it out (D), look at it."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Response
+
+from contracts import WorkOrderDispatchedPayload, WorkOrderReceivedPayload
+from domain.errors import InvalidReference, NotFound
+from domain.orders import OrderState, decide_dispatch, decide_receipt
+from services.common.answers import Recorded, recorded
+from services.common.clock import utc_now
+from services.common.commands import decide_once
+from services.common.event_store import work_order_events
+from services.common.http import RuntimeDep
+from services.dispatch import reference_data
+from services.dispatch.api_models import Crew, DispatchRequest, OrderView, ReceiptRequest, Vehicle
+
+router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
+WorkOrderId = Annotated[UUID, Path(description="The id intake gave the work order.")]
+
+
+@router.post("/{work_order_id}/receipt", status_code=201, response_model=Recorded)
+async def receipt(
+    work_order_id: WorkOrderId, request: ReceiptRequest, runtime: RuntimeDep, response: Response
+) -> Recorded:
+    """Point C: the order has arrived at the repair center it was issued to."""
+    payload = WorkOrderReceivedPayload(repair_center_id=request.repair_center_id)
+    source = f"repair-center:{request.repair_center_id}"
+    outcome = await decide_once(
+        runtime,
+        work_order_id,
+        lambda state: decide_receipt(state, payload, request.received_at, utc_now(), source),
+    )
+    return recorded(outcome, response)
+
+
+@router.post("/{work_order_id}/dispatch", status_code=201, response_model=Recorded)
+async def dispatch(
+    work_order_id: WorkOrderId, request: DispatchRequest, runtime: RuntimeDep, response: Response
+) -> Recorded:
+    """Point D: the repair center sends the order to a crew and its vehicle's GPS unit."""
+    async with runtime.pool.acquire() as conn:
+        crew = await reference_data.get(conn, Crew, request.crew_id)
+        vehicle = await reference_data.get(conn, Vehicle, request.vehicle_id)
+    if vehicle.crew_id != request.crew_id:
+        raise InvalidReference(
+            "vehicle_id", f"vehicle {request.vehicle_id!r} belongs to crew {vehicle.crew_id!r}"
+        )
+    payload = WorkOrderDispatchedPayload(
+        repair_center_id=crew.repair_center_id,
+        crew_id=request.crew_id,
+        vehicle_id=request.vehicle_id,
+        dispatcher_id=request.dispatcher_id,
+        crew_co_located=crew.co_located,
+    )
+    source = f"repair-center:{crew.repair_center_id}"
+    outcome = await decide_once(
+        runtime,
+        work_order_id,
+        lambda state: decide_dispatch(state, payload, request.dispatched_at, utc_now(), source),
+    )
+    return recorded(outcome, response)
+
+
+@router.get("/{work_order_id}", response_model=OrderView)
+async def work_order(work_order_id: WorkOrderId, runtime: RuntimeDep) -> OrderView:
+    """What dispatch knows of an order (404 until the issued order has reached dispatch)."""
+    async with runtime.pool.acquire() as conn:
+        state = OrderState.fold(work_order_id, await work_order_events(conn, work_order_id))
+    if not state.exists:
+        raise NotFound(f"no work order {work_order_id} has reached dispatch")
+    issued, received, dispatched = state.issued, state.received, state.dispatched
+    status = (
+        "dispatched" if dispatched else "received" if received else "issued" if issued else "opened"
+    )
+    return OrderView(
+        work_order_id=work_order_id,
+        status=status,
+        repair_center_id=issued.payload.repair_center_id if issued else None,
+        crew_id=dispatched.payload.crew_id if dispatched else None,
+        vehicle_id=dispatched.payload.vehicle_id if dispatched else None,
+        issued_at=issued.occurred_at if issued else None,
+        received_at=received.occurred_at if received else None,
+        dispatched_at=dispatched.occurred_at if dispatched else None,
+        crew_reports=[report.event_type for report in state.crew_reports],
+    )

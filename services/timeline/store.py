@@ -1,0 +1,45 @@
+"""Reads of what the timeline service consumed: an order's events, incidents, the raw history."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from contracts import NetworkIncidentPayload, NetworkIncidentRecorded, WorkOrderEvent, parse_event
+from contracts.registry import WorkOrderEventT
+from services.common.db import Connection
+
+
+async def order_events(conn: Connection, work_order_id: UUID) -> list[WorkOrderEventT]:
+    rows = await conn.fetch(
+        "SELECT body::text FROM received_events WHERE work_order_id = $1", work_order_id
+    )
+    events = [parse_event(row[0]) for row in rows]
+    return [event for event in events if isinstance(event, WorkOrderEvent)]
+
+
+async def incidents_as_of(conn: Connection, as_of: datetime) -> list[NetworkIncidentPayload]:
+    """Each incident as last recorded by ``as_of`` (an incident is re-posted when it ends)."""
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT ON (body->'payload'->>'incident_id') body::text
+        FROM received_events
+        WHERE event_type = 'NetworkIncidentRecorded' AND recorded_at <= $1
+        ORDER BY body->'payload'->>'incident_id', recorded_at DESC
+        """,
+        as_of,
+    )
+    return [NetworkIncidentRecorded.from_json(row[0]).payload for row in rows]
+
+
+async def history(conn: Connection, work_order_id: UUID) -> list[dict[str, Any]]:
+    """Every event of the order with both clocks and where it sat in Kafka, by the source's clock."""
+    rows = await conn.fetch(
+        """
+        SELECT event_id, event_type, occurred_at, recorded_at, received_at,
+               topic, kafka_partition, kafka_offset, body
+        FROM received_events WHERE work_order_id = $1
+        ORDER BY occurred_at, recorded_at, event_id
+        """,
+        work_order_id,
+    )
+    return [dict(row) for row in rows]
