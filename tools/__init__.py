@@ -1,0 +1,1 @@
+"""Operator commands (``python -m tools.<name>``) for the local stack."""

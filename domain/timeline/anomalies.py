@@ -130,8 +130,8 @@ def in_order(anomalies: Iterable[Anomaly]) -> list[Anomaly]:
 
 def _describe(event: WorkOrderEvent) -> str:
     point = point_of(event)
-    marks = f"point {point}" if point is not None else "not a point"
-    return f"event {event.event_id} ({event.event_type}, {marks})"
+    marks = "" if point is None else f", point {point}"
+    return f"event {event.event_id} ({event.event_type}{marks})"
 
 
 def _anomaly(

@@ -114,7 +114,7 @@ def _segment(
     incidents: tuple[NetworkIncidentPayload, ...],
 ) -> SegmentResult:
     start, end = readings.time(segment.start), readings.time(segment.end)
-    successor = readings.moved_on(segment.start)
+    successor = readings.moved_on(segment.end)
     moved_on = None if successor is None else successor.occurred_at
     measure = _measure(start, end, moved_on, now, limit_s)
 
@@ -152,8 +152,9 @@ def _total(
     cleared = readings.fault_cleared
     moved_on = None if cleared is None or end is not None else cleared.occurred_at
     measure = _measure(start, end, moved_on, now, policy.total_limit_s)
+    # Who broke the 45-minute promise: named only once it is broken, from the breached segments.
     responsible: list[Responsible] = []
-    for result in segments:
+    for result in segments if measure.status is SegmentStatus.BREACHED else ():
         party = result.responsible
         if (
             result.status is SegmentStatus.BREACHED

@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import AwareDatetime
 
 from domain.errors import NotFound
@@ -12,6 +12,7 @@ from domain.timeline import Timeline, compute_timeline
 from services.common.clock import utc_now
 from services.common.http import RuntimeDep
 from services.timeline import store
+from services.timeline.picture import render_svg
 
 router = APIRouter(prefix="/v1/work-orders", tags=["timeline"])
 WorkOrderId = Annotated[UUID, Path(description="The id intake gave the work order.")]
@@ -31,6 +32,15 @@ async def timeline(work_order_id: WorkOrderId, runtime: RuntimeDep, as_of: AsOf 
     if not events:
         raise NotFound(f"no events of work order {work_order_id} have reached the timeline")
     return compute_timeline(work_order_id, events, DEFAULT_POLICY, now, incidents)
+
+
+@router.get("/{work_order_id}/timeline.svg", response_class=Response)
+async def timeline_picture(
+    work_order_id: WorkOrderId, runtime: RuntimeDep, as_of: AsOf = None
+) -> Response:
+    """The same timeline as a picture, for a person: open it in a browser."""
+    judged = await timeline(work_order_id, runtime, as_of)
+    return Response(render_svg(judged), media_type="image/svg+xml")
 
 
 @router.get("/{work_order_id}/events")

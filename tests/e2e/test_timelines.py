@@ -5,16 +5,12 @@ from typing import Any
 
 import pytest
 
-from tests.support.desk import Desk, minutes_after
+from tests.support.desk import Desk, ago, minutes_after
 
 pytestmark = pytest.mark.e2e
 
 SEGMENTS = ("AB", "BC", "CD", "DE", "EF", "FG", "GH")
 ALL_POINTS = set("ABCDEFGH")
-
-
-def ago(minutes: float) -> datetime:
-    return datetime.now(UTC) - timedelta(minutes=minutes)
 
 
 def statuses(timeline: dict[str, Any]) -> dict[str, tuple[str, str | None]]:
@@ -47,7 +43,13 @@ def test_all_on_time(desk: Desk) -> None:
     timeline = desk.timeline(wo, ALL_POINTS)
     assert_points(timeline, points)
     assert statuses(timeline) == ON_TIME
-    assert timeline["total"] == {**timeline["total"], "status": "met", "duration_s": 1800.0, "limit_s": 2700, "responsible": []}
+    assert timeline["total"] == {
+        **timeline["total"],
+        "status": "met",
+        "duration_s": 1800.0,
+        "limit_s": 2700,
+        "responsible": [],
+    }
     # Posted 20–50 minutes after the fact: flagged as late reports, nothing else.
     assert {a["code"] for a in timeline["anomalies"]} <= {"reported_late"}
 
@@ -70,16 +72,26 @@ def test_gh_breached_makes_the_order_late_on_the_crew(desk: Desk) -> None:
     assert statuses(timeline) == {**ON_TIME, "GH": ("breached", "crew_repair_staff")}
     assert timeline["segments"][-1]["duration_s"] == 40 * 60
     total = timeline["total"]
-    assert (total["status"], total["duration_s"], total["responsible"]) == ("breached", 2760.0, ["crew_repair_staff"])
+    assert (total["status"], total["duration_s"], total["responsible"]) == (
+        "breached",
+        2760.0,
+        ["crew_repair_staff"],
+    )
 
 
 @pytest.mark.parametrize(("co_located", "expected"), [(False, "met"), (True, "breached")])
-def test_de_of_three_minutes_depends_on_where_the_crew_sits(desk: Desk, co_located: bool, expected: str) -> None:
+def test_de_of_three_minutes_depends_on_where_the_crew_sits(
+    desk: Desk, co_located: bool, expected: str
+) -> None:
     points = minutes_after(ago(50), A=0, B=1, C=2, D=3, E=6, F=7, G=8, H=20)
     wo = desk.order(desk.crew(co_located=co_located), points)
     timeline = desk.timeline(wo, ALL_POINTS)
     de = timeline["segments"][3]
-    assert (de["segment"], de["duration_s"], de["limit_s"]) == ("DE", 180.0, 120 if co_located else 240)
+    assert (de["segment"], de["duration_s"], de["limit_s"]) == (
+        "DE",
+        180.0,
+        120 if co_located else 240,
+    )
     assert statuses(timeline) == {**ON_TIME, "DE": (expected, "crew_receiver")}
     if expected == "breached":
         assert "network healthy" in de["evidence"]
@@ -97,18 +109,29 @@ def test_an_order_under_way_is_running(desk: Desk) -> None:
     assert timeline["total"]["status"] == "running"
     # The same order as an auditor saw it 15 minutes from now: DE has breached by then.
     later = (datetime.now(UTC) + timedelta(minutes=15)).isoformat()
-    assert statuses(desk.timeline(wo, set("ABCD"), as_of=later))["DE"] == ("breached", "crew_receiver")
+    assert statuses(desk.timeline(wo, set("ABCD"), as_of=later))["DE"] == (
+        "breached",
+        "crew_receiver",
+    )
 
 
 def test_a_late_bc_during_a_network_incident_is_the_networks(desk: Desk) -> None:
     crew = desk.crew(co_located=False)
     points = minutes_after(ago(50), A=0, B=1, C=7, D=8, E=9, F=10, G=11, H=30)
-    desk.ok(desk.post("dispatch", "/v1/network-incidents", {
-        "incident_id": f"inc-{crew.crew_id}", "link": "customer_service_to_repair_center",
-        "repair_center_id": crew.repair_center_id,
-        "started_at": points["B"].isoformat(), "ended_at": points["C"].isoformat(),
-        "description": "fibre cut between 95598 and the repair center",
-    }))
+    desk.ok(
+        desk.post(
+            "dispatch",
+            "/v1/network-incidents",
+            {
+                "incident_id": f"inc-{crew.crew_id}",
+                "link": "customer_service_to_repair_center",
+                "repair_center_id": crew.repair_center_id,
+                "started_at": points["B"].isoformat(),
+                "ended_at": points["C"].isoformat(),
+                "description": "fibre cut between 95598 and the repair center",
+            },
+        )
+    )
     wo = desk.order(crew, points)
     timeline = desk.timeline(wo, ALL_POINTS)
     bc = timeline["segments"][1]

@@ -3,7 +3,7 @@
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -46,7 +46,9 @@ class Desk:
         return self.http.post(self.url(service, path), json=body)
 
     def ok(self, response: httpx.Response) -> Json:
-        assert response.is_success, f"{response.request.url}: {response.status_code} {response.text}"
+        assert response.is_success, (
+            f"{response.request.url}: {response.status_code} {response.text}"
+        )
         body: Json = response.json()
         return body
 
@@ -54,15 +56,30 @@ class Desk:
         tag = uuid4().hex[:8]
         crew = Crew(f"rc-{tag}", f"crew-{tag}", f"veh-{tag}")
         phone = "+86 10 6500 0000"
-        self.ok(self.http.put(self.url("dispatch", f"/v1/repair-centers/{crew.repair_center_id}"),
-                              json={"name": f"Repair center {tag}", "phone": phone}))
-        self.ok(self.http.put(self.url("dispatch", f"/v1/crews/{crew.crew_id}"), json={
-            "repair_center_id": crew.repair_center_id, "department": "City supply station",
-            "trade": "low_voltage", "co_located": co_located,
-            "leaders": [{"name": "Wang", "phone": phone}, {"name": "Zhao", "phone": phone}],
-        }))
-        self.ok(self.http.put(self.url("dispatch", f"/v1/vehicles/{crew.vehicle_id}"),
-                              json={"crew_id": crew.crew_id}))
+        self.ok(
+            self.http.put(
+                self.url("dispatch", f"/v1/repair-centers/{crew.repair_center_id}"),
+                json={"name": f"Repair center {tag}", "phone": phone},
+            )
+        )
+        self.ok(
+            self.http.put(
+                self.url("dispatch", f"/v1/crews/{crew.crew_id}"),
+                json={
+                    "repair_center_id": crew.repair_center_id,
+                    "department": "City supply station",
+                    "trade": "low_voltage",
+                    "co_located": co_located,
+                    "leaders": [{"name": "Wang", "phone": phone}, {"name": "Zhao", "phone": phone}],
+                },
+            )
+        )
+        self.ok(
+            self.http.put(
+                self.url("dispatch", f"/v1/vehicles/{crew.vehicle_id}"),
+                json={"crew_id": crew.crew_id},
+            )
+        )
         return crew
 
     def call(self, ended_at: datetime, call_id: str | None = None) -> str:
@@ -72,40 +89,80 @@ class Desk:
             "caller": {"name": "Li Na", "phone": "+86 10 8888 0000"},
             "address": "12 Dongsi North St, Dongcheng",
             "location": {"lat": 39.93, "lon": 116.42},
-            "fault": {"category": "outage", "description": "whole building dark", "voltage_kv": 0.4},
+            "fault": {
+                "category": "outage",
+                "description": "whole building dark",
+                "voltage_kv": 0.4,
+            },
             "agent_id": "agent-7",
         }
         work_order_id: str = self.ok(self.post("intake", "/v1/calls", body))["work_order_id"]
         return work_order_id
 
     def issue(self, wo: str, at: datetime, crew: Crew) -> Json:
-        return self.ok(self.post("intake", f"/v1/work-orders/{wo}/issue", {
-            "issued_at": at.isoformat(), "duty_chief_id": "chief-1",
-            "repair_center_id": crew.repair_center_id,
-        }))
+        return self.ok(
+            self.post(
+                "intake",
+                f"/v1/work-orders/{wo}/issue",
+                {
+                    "issued_at": at.isoformat(),
+                    "duty_chief_id": "chief-1",
+                    "repair_center_id": crew.repair_center_id,
+                },
+            )
+        )
 
     def wait_at_dispatch(self, wo: str) -> Json:
         def issued() -> Json | None:
             response = self.http.get(self.url("dispatch", f"/v1/work-orders/{wo}"))
-            return response.json() if response.status_code == 200 and response.json()["status"] != "opened" else None
+            return (
+                response.json()
+                if response.status_code == 200 and response.json()["status"] != "opened"
+                else None
+            )
 
         body: Json = wait_for(f"order {wo} to reach dispatch", issued)
         return body
 
     def receipt(self, wo: str, at: datetime, crew: Crew) -> Json:
-        return self.ok(self.post("dispatch", f"/v1/work-orders/{wo}/receipt", {
-            "received_at": at.isoformat(), "repair_center_id": crew.repair_center_id,
-        }))
+        return self.ok(
+            self.post(
+                "dispatch",
+                f"/v1/work-orders/{wo}/receipt",
+                {
+                    "received_at": at.isoformat(),
+                    "repair_center_id": crew.repair_center_id,
+                },
+            )
+        )
 
     def dispatch(self, wo: str, at: datetime, crew: Crew) -> Json:
-        return self.ok(self.post("dispatch", f"/v1/work-orders/{wo}/dispatch", {
-            "dispatched_at": at.isoformat(), "crew_id": crew.crew_id,
-            "vehicle_id": crew.vehicle_id, "dispatcher_id": "dispatcher-1",
-        }))
+        return self.ok(
+            self.post(
+                "dispatch",
+                f"/v1/work-orders/{wo}/dispatch",
+                {
+                    "dispatched_at": at.isoformat(),
+                    "crew_id": crew.crew_id,
+                    "vehicle_id": crew.vehicle_id,
+                    "dispatcher_id": "dispatcher-1",
+                },
+            )
+        )
 
-    def report(self, vehicle_id: str, kind: str, at: datetime, wo: str | None = None,
-               report_id: str | None = None) -> httpx.Response:
-        body: Json = {"report_id": report_id or uuid4().hex, "type": kind, "occurred_at": at.isoformat()}
+    def report(
+        self,
+        vehicle_id: str,
+        kind: str,
+        at: datetime,
+        wo: str | None = None,
+        report_id: str | None = None,
+    ) -> httpx.Response:
+        body: Json = {
+            "report_id": report_id or uuid4().hex,
+            "type": kind,
+            "occurred_at": at.isoformat(),
+        }
         if wo is not None:
             body["work_order_id"] = wo
         if kind == "position":
@@ -129,8 +186,11 @@ class Desk:
 
     def timeline(self, wo: str, expect_points: set[str], **params: str) -> Json:
         """The order's timeline once every expected point has reached the timeline service."""
+
         def complete() -> Json | None:
-            response = self.http.get(self.url("timeline", f"/v1/work-orders/{wo}/timeline"), params=params)
+            response = self.http.get(
+                self.url("timeline", f"/v1/work-orders/{wo}/timeline"), params=params
+            )
             if response.status_code != 200:
                 return None
             body: Json = response.json()
@@ -138,6 +198,10 @@ class Desk:
 
         body: Json = wait_for(f"points {sorted(expect_points)} of {wo} on the timeline", complete)
         return body
+
+
+def ago(minutes: float) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=minutes)
 
 
 def minutes_after(start: datetime, **offsets: float) -> dict[str, datetime]:

@@ -47,10 +47,12 @@ def _with_database(url: str, name: str) -> str:
 
 def _admin(url: str, sql: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]  # names are ours, not user input
+        conn.execute(sql.encode())  # names are ours, not user input
 
 
-def _wait_healthy(urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]], logs: Path) -> None:
+def _wait_healthy(
+    urls: dict[str, str], procs: dict[str, subprocess.Popen[bytes]], logs: Path
+) -> None:
     deadline = time.monotonic() + 90
     pending = set(urls)
     while pending:
