@@ -18,7 +18,6 @@ from pydantic import ValidationError
 from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
 
 from contracts import AnyEvent, parse_event
-from domain.errors import DomainError
 from services.common.clock import utc_now
 from services.common.db import Connection
 
@@ -57,8 +56,6 @@ class EventConsumer:
         self._producer = producer
         self._dead_letter_topic = dead_letter_topic
         self._subscription = subscription
-        self.applied = 0
-        self.dead_lettered = 0
 
     async def run(self) -> None:
         while True:
@@ -72,6 +69,9 @@ class EventConsumer:
                 await self._consumer.commit(commits)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        if record.value is None:
+            await self._dead_letter(record, "unparseable: empty message")
+            return
         try:
             event = parse_event(record.value)
         except ValidationError as err:
@@ -87,12 +87,8 @@ class EventConsumer:
             ):
                 with attempt:
                     await self._apply(record, event)
-        except (
-            DomainError,
-            ValueError,
-            asyncpg.DataError,
-            asyncpg.IntegrityConstraintViolationError,
-        ) as err:
+        except Exception as err:  # whatever this one message broke, the next ones still flow
+            log.exception("cannot apply %s %s", event.event_type, event.event_id)
             await self._dead_letter(record, f"{type(err).__name__}: {err}")
 
     async def _apply(self, record: ConsumerRecord[bytes, bytes], event: AnyEvent) -> None:
@@ -117,7 +113,6 @@ class EventConsumer:
             )
             if first_time and self._subscription.apply is not None:
                 await self._subscription.apply(conn, event)
-            self.applied += first_time
 
     async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         log.error(
@@ -133,4 +128,3 @@ class EventConsumer:
         await self._producer.send_and_wait(
             self._dead_letter_topic, value=record.value, key=record.key, headers=headers
         )
-        self.dead_lettered += 1

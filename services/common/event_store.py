@@ -5,6 +5,7 @@ acknowledged event is durable, and its outbox row guarantees it reaches Kafka (a
 """
 
 from collections.abc import Sequence
+from uuid import UUID
 
 import asyncpg
 
@@ -18,7 +19,7 @@ class ConcurrentWrite(Exception):
     """Another request appended to the same stream first; re-read and decide again."""
 
 
-def work_order_stream(work_order_id: object) -> str:
+def work_order_stream(work_order_id: UUID) -> str:
     return f"work-order-{work_order_id}"
 
 
@@ -68,7 +69,7 @@ async def append(
     await conn.execute("SELECT pg_notify($1, '')", OUTBOX_CHANNEL)
 
 
-async def work_order_events(conn: Connection, work_order_id: object) -> list[WorkOrderEventT]:
+async def work_order_events(conn: Connection, work_order_id: UUID) -> list[WorkOrderEventT]:
     """Every event this service holds of one order: those it wrote and those it consumed."""
     rows = await conn.fetch(
         """

@@ -44,6 +44,16 @@ DELAY = timedelta(seconds=5)
 _ids = count(1)
 
 
+CALL = CallEndedPayload(
+    call_id="call-1",
+    caller=Caller(name="Wang Li", phone="+86 10 5555 0101"),
+    address="12 Jianguo Road",
+    fault=Fault(category="outage", description="no power in the building"),
+    agent_id="agent-7",
+)
+"""The call every test order starts from."""
+
+
 def minutes(m: float) -> datetime:
     """``m`` minutes after ``T0``."""
     return T0 + timedelta(minutes=m)
@@ -75,13 +85,7 @@ def event(
     if point is Point.A:
         return CallEnded(
             source="phone-system",
-            payload=CallEndedPayload(
-                call_id="call-1",
-                caller=Caller(name="Wang Li", phone="+86 10 5555 0101"),
-                address="12 Jianguo Road",
-                fault=Fault(category="outage", description="no power in the building"),
-                agent_id="agent-7",
-            ),
+            payload=CALL,
             **common,
         )
     if point is Point.B:

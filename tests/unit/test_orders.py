@@ -8,9 +8,6 @@ import pytest
 
 from contracts import (
     CallEnded,
-    CallEndedPayload,
-    Caller,
-    Fault,
     WorkOrderDispatched,
     WorkOrderDispatchedPayload,
     WorkOrderIssued,
@@ -28,16 +25,10 @@ from domain.orders import (
     decide_receipt,
     open_work_order,
 )
+from tests.unit.factories import CALL
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 REC = T0 + timedelta(seconds=5)
-CALL = CallEndedPayload(
-    call_id="c-1",
-    caller=Caller(name="Li", phone="+86 10 1234"),
-    address="1 Chang'an Ave",
-    fault=Fault(category="outage", description="dark"),
-    agent_id="a-1",
-)
 ISSUE = WorkOrderIssuedPayload(duty_chief_id="chief", repair_center_id="rc-1")
 RECEIPT = WorkOrderReceivedPayload(repair_center_id="rc-1")
 DISPATCH = WorkOrderDispatchedPayload(
