@@ -1,6 +1,6 @@
 """The auditors' and supervisors' endpoints: an order's timeline and its history."""
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
@@ -44,7 +44,7 @@ async def timeline_picture(
 
 
 @router.get("/{work_order_id}/events")
-async def events(work_order_id: WorkOrderId, runtime: RuntimeDep) -> list[dict[str, Any]]:
+async def events(work_order_id: WorkOrderId, runtime: RuntimeDep) -> list[store.HistoryEntry]:
     """Every event of the order as consumed: both clocks, Kafka topic/partition/offset, the body."""
     async with runtime.pool.acquire() as conn:
         rows = await store.history(conn, work_order_id)

@@ -4,6 +4,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
+
 from contracts import NetworkIncidentPayload, NetworkIncidentRecorded, WorkOrderEvent, parse_event
 from contracts.registry import WorkOrderEventT
 from services.common.db import Connection
@@ -31,8 +33,22 @@ async def incidents_as_of(conn: Connection, as_of: datetime) -> list[NetworkInci
     return [NetworkIncidentRecorded.from_json(row[0]).payload for row in rows]
 
 
-async def history(conn: Connection, work_order_id: UUID) -> list[dict[str, Any]]:
-    """Every event of the order with both clocks and where it sat in Kafka, by the source's clock."""
+class HistoryEntry(BaseModel):
+    """One event as the timeline service consumed it: both clocks, and where it sat in Kafka."""
+
+    event_id: UUID
+    event_type: str
+    occurred_at: datetime
+    recorded_at: datetime
+    received_at: datetime
+    topic: str
+    kafka_partition: int
+    kafka_offset: int
+    body: dict[str, Any]
+
+
+async def history(conn: Connection, work_order_id: UUID) -> list[HistoryEntry]:
+    """Every event of the order, by the source's clock."""
     rows = await conn.fetch(
         """
         SELECT event_id, event_type, occurred_at, recorded_at, received_at,
@@ -42,4 +58,4 @@ async def history(conn: Connection, work_order_id: UUID) -> list[dict[str, Any]]
         """,
         work_order_id,
     )
-    return [dict(row) for row in rows]
+    return [HistoryEntry.model_validate(dict(row)) for row in rows]
