@@ -38,7 +38,7 @@ def test_the_same_gps_report_three_times_is_one_event(desk: Desk) -> None:
     assert answers[0].json() == answers[1].json() == answers[2].json()
     assert count_events(desk, "dispatch") == before + 1
     desk.timeline(wo, set("ABCDE"))
-    history = desk.http.get(desk.url("timeline", f"/v1/work-orders/{wo}/events")).json()
+    history = desk.get("timeline", f"/v1/work-orders/{wo}/events").json()
     reached = [e for e in history if e["event_type"] == "OrderReachedCrew"]
     assert [e["event_id"] for e in reached] == [answers[0].json()["event_id"]]
 
@@ -82,10 +82,10 @@ def test_bad_bodies_say_what_and_where_and_change_nothing(desk: Desk) -> None:
     where = {tuple(err["loc"]) for err in response.json()["detail"]}
     assert where == {("body", "ended_at"), ("body", "caller", "phone")}
     crew = desk.crew(co_located=False)
-    no_crew = desk.http.put(desk.url("dispatch", "/v1/vehicles/v-x"), json={"crew_id": "nobody"})
+    no_crew = desk.put("dispatch", "/v1/vehicles/v-x", {"crew_id": "nobody"})
     assert no_crew.status_code == 422
     assert no_crew.json()["detail"][0]["loc"] == ["body", "crew_id"]
-    assert desk.http.get(desk.url("dispatch", "/v1/vehicles/v-x")).status_code == 404
+    assert desk.get("dispatch", "/v1/vehicles/v-x").status_code == 404
     unknown = desk.post(
         "dispatch",
         f"/v1/work-orders/{uuid4()}/receipt",
@@ -150,7 +150,7 @@ def test_every_published_event_carries_its_kafka_offset_on_both_sides(desk: Desk
         return rows if len(rows) == 4 and all(r[3] is not None for r in rows) else None
 
     produced = {r[0]: r[1:] for r in wait_for("the outbox to stamp offsets", published)}
-    history = desk.http.get(desk.url("timeline", f"/v1/work-orders/{wo}/events")).json()
+    history = desk.get("timeline", f"/v1/work-orders/{wo}/events").json()
     consumed = {
         e["event_id"]: (e["topic"], e["kafka_partition"], e["kafka_offset"]) for e in history
     }

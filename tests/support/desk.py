@@ -42,8 +42,14 @@ class Desk:
     def url(self, service: str, path: str) -> str:
         return f"{self.system.urls[service]}{path}"
 
+    def get(self, service: str, path: str, **params: str) -> httpx.Response:
+        return self.http.get(self.url(service, path), params=params)
+
     def post(self, service: str, path: str, body: Json) -> httpx.Response:
         return self.http.post(self.url(service, path), json=body)
+
+    def put(self, service: str, path: str, body: Json) -> httpx.Response:
+        return self.http.put(self.url(service, path), json=body)
 
     def ok(self, response: httpx.Response) -> Json:
         assert response.is_success, (
@@ -57,15 +63,17 @@ class Desk:
         crew = Crew(f"rc-{tag}", f"crew-{tag}", f"veh-{tag}")
         phone = "+86 10 6500 0000"
         self.ok(
-            self.http.put(
-                self.url("dispatch", f"/v1/repair-centers/{crew.repair_center_id}"),
-                json={"name": f"Repair center {tag}", "phone": phone},
+            self.put(
+                "dispatch",
+                f"/v1/repair-centers/{crew.repair_center_id}",
+                {"name": f"Repair center {tag}", "phone": phone},
             )
         )
         self.ok(
-            self.http.put(
-                self.url("dispatch", f"/v1/crews/{crew.crew_id}"),
-                json={
+            self.put(
+                "dispatch",
+                f"/v1/crews/{crew.crew_id}",
+                {
                     "repair_center_id": crew.repair_center_id,
                     "department": "City supply station",
                     "trade": "low_voltage",
@@ -74,12 +82,7 @@ class Desk:
                 },
             )
         )
-        self.ok(
-            self.http.put(
-                self.url("dispatch", f"/v1/vehicles/{crew.vehicle_id}"),
-                json={"crew_id": crew.crew_id},
-            )
-        )
+        self.ok(self.put("dispatch", f"/v1/vehicles/{crew.vehicle_id}", {"crew_id": crew.crew_id}))
         return crew
 
     def call(self, ended_at: datetime, call_id: str | None = None) -> str:
@@ -114,7 +117,7 @@ class Desk:
 
     def wait_at_dispatch(self, wo: str) -> Json:
         def issued() -> Json | None:
-            response = self.http.get(self.url("dispatch", f"/v1/work-orders/{wo}"))
+            response = self.get("dispatch", f"/v1/work-orders/{wo}")
             return (
                 response.json()
                 if response.status_code == 200 and response.json()["status"] != "opened"
@@ -188,9 +191,7 @@ class Desk:
         """The order's timeline once every expected point has reached the timeline service."""
 
         def complete() -> Json | None:
-            response = self.http.get(
-                self.url("timeline", f"/v1/work-orders/{wo}/timeline"), params=params
-            )
+            response = self.get("timeline", f"/v1/work-orders/{wo}/timeline", **params)
             if response.status_code != 200:
                 return None
             body: Json = response.json()
