@@ -2,7 +2,11 @@
 # Ports and URLs can be overridden through the environment (see infra/bin/*.sh).
 .PHONY: deps infra-up infra-down up down test lint schemas
 
+# Where ensure-uv.sh installs uv on a fresh machine.
+export PATH := $(HOME)/.local/bin:$(PATH)
+
 deps:
+	@infra/bin/ensure-uv.sh
 	uv sync --frozen
 
 infra-up: deps

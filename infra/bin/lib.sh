@@ -3,7 +3,8 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck disable=SC2034 # used by the scripts that source this file
-LOCAL="$ROOT/.local"
+# REPAIR_LOCAL moves every piece of local state (a second, independent stack on other ports).
+LOCAL=${REPAIR_LOCAL:-$ROOT/.local}
 TAG=${TAG:-infra}
 
 say() { printf '[%s] %s\n' "$TAG" "$*"; }

@@ -44,7 +44,7 @@ setup() {
     mkdir -p "$BASE"
     # The postgres user must be able to reach the data directory (a checkout under /root is not).
     if ! su postgres -s /bin/sh -c "test -x $(printf '%q' "$BASE")"; then
-      BASE="/var/lib/postgresql/repair-dispatch-$(printf '%s' "$ROOT" | sha256sum | cut -c1-10)"
+      BASE="/var/lib/postgresql/repair-dispatch-$(printf '%s' "$LOCAL" | sha256sum | cut -c1-10)"
       say "${LOCAL#"$ROOT"/} is not reachable by the postgres user; using $BASE"
       mkdir -p "$BASE"
     fi

@@ -44,14 +44,27 @@ start_one() {
   port_open "$port" && die "127.0.0.1:$port is taken by another process; set ${name^^}_PORT"
   [[ -f $(logfile "$name") ]] && mv -f "$(logfile "$name")" "$(logfile "$name").1"
   say "starting $name on 127.0.0.1:$port, log ${DIR#"$ROOT"/}/$name.log"
-  # setsid: own process group, so that stop can signal uv and the python it spawns, and only them.
+  # setsid: own process group, so that stop can signal the loop, uv and the python it spawns, and
+  # only them. The loop is the supervisor: a service whose background task cannot go on exits
+  # (status 70) and is started again; five quick exits in a row mean it cannot start at all.
   (
     cd "$ROOT"
     export DATABASE_URL KAFKA_BOOTSTRAP_SERVERS
     DATABASE_URL=$(db_url "$name")
     KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${KAFKA_PORT:-19092}}
-    exec setsid nohup uv run uvicorn "services.$name.app:create_app" --factory \
-      --host 127.0.0.1 --port "$port" >"$(logfile "$name")" 2>&1 </dev/null
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    exec setsid nohup bash -c '
+      quick=0
+      while ((quick < 5)); do
+        started=$SECONDS
+        uv run uvicorn "$0" --factory --host 127.0.0.1 --port "$1"
+        rc=$?
+        ((SECONDS - started < 10)) && quick=$((quick + 1)) || quick=0
+        echo "[supervisor] $0 exited with status $rc; starting it again in 1 s"
+        sleep 1
+      done
+      echo "[supervisor] $0 exited five times within 10 s of starting; giving up"
+      exit 1' "$(pattern "$name")" "$port" >"$(logfile "$name")" 2>&1 </dev/null
   ) &
   echo $! >"$(pidfile "$name")"
 }

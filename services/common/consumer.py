@@ -2,35 +2,40 @@
 
 Each event is applied in one PostgreSQL transaction together with its ``received_events`` row,
 so a redelivered event (Kafka is at least once) finds its row and changes nothing. Offsets are
-committed to Kafka only after the batch's transactions commit. A message that cannot be parsed or
-applied goes to the dead-letter topic with the reason, and the consumer goes on; a database or
-broker outage is not the message's fault, so it is retried instead.
+committed to Kafka only after the batch's transactions commit.
+
+Only a message that can never be applied goes to the dead-letter topic, with the reason: one
+that does not parse, or whose handler refuses it. An outage of PostgreSQL or Kafka is nobody's
+message's fault: the message is tried again until the outage ends, however long, and the task's
+health says so meanwhile. A failed commit (a rebalance moved the partition to another instance)
+loses nothing either: the new owner starts from the last committed offset and finds the
+effects already applied.
 """
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
-from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from contracts import AnyEvent, parse_event
+from contracts.topics import ALL_TOPICS, DEAD_LETTERS, TopicSpec
 from services.common.clock import utc_now
 from services.common.db import Connection
+from services.common.failures import describe, is_transient
+from services.common.kafka import ensure_topics, make_consumer, make_producer
+from services.common.settings import ServiceSettings
+from services.common.supervision import TaskHealth
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Connection, AnyEvent], Awaitable[None]]
-
-TRANSIENT = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-)
 
 
 @dataclass(frozen=True)
@@ -42,54 +47,91 @@ class Subscription:
     """Effects beyond keeping the event (kept in ``received_events``, the same transaction)."""
 
 
+@dataclass(frozen=True)
+class Consumes:
+    group_id: str
+    topics: tuple[TopicSpec, ...]
+    subscription: Subscription
+
+
 class EventConsumer:
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        dead_letter_topic: str,
-        subscription: Subscription,
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: ServiceSettings, consumes: Consumes) -> None:
         self._pool = pool
-        self._consumer = consumer
-        self._producer = producer
-        self._dead_letter_topic = dead_letter_topic
-        self._subscription = subscription
+        self._settings = settings
+        self._consumes = consumes
+        self._dead_letter_topic = settings.topic(DEAD_LETTERS)
+        self._group = f"{settings.topic_prefix}{settings.consumer_group or consumes.group_id}"
 
-    async def run(self) -> None:
-        while True:
-            batches = await self._consumer.getmany(timeout_ms=1000, max_records=500)
-            commits: dict[TopicPartition, OffsetAndMetadata] = {}
-            for tp, records in batches.items():
-                for record in records:
-                    await self._process(record)
-                commits[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
-            if commits:
-                await self._consumer.commit(commits)
+    async def run(self, health: TaskHealth) -> None:
+        """One attempt: join the group, then apply batches until something fails."""
+        await ensure_topics(self._settings, ALL_TOPICS)
+        consumer = make_consumer(self._settings, self._consumes.topics, self._consumes.group_id)
+        producer = make_producer(self._settings)  # for dead letters
+        try:
+            await producer.start()
+            await consumer.start()
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                health.ok()
+                commits: dict[TopicPartition, OffsetAndMetadata] = {}
+                for tp, records in batches.items():
+                    for record in records:
+                        await self._process(record, producer, health)
+                    commits[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
+                if commits:
+                    await self._commit(consumer, commits)
+        finally:
+            await consumer.stop()
+            await producer.stop()
 
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, commits: dict[TopicPartition, OffsetAndMetadata]
+    ) -> None:
+        try:
+            await consumer.commit(commits)
+        except KafkaError as err:
+            # The effects are committed in PostgreSQL; whoever reads these records again (this
+            # instance after the outage, or the partition's new owner) finds them applied.
+            log.warning(
+                "offsets not committed (%s); the records will be redelivered", describe(err)
+            )
+
+    async def _process(
+        self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer, health: TaskHealth
+    ) -> None:
         if record.value is None:
-            await self._dead_letter(record, "unparseable: empty message")
+            await self._dead_letter(record, producer, "unparseable: empty message")
             return
         try:
             event = parse_event(record.value)
         except ValidationError as err:
-            await self._dead_letter(record, f"unparseable: {err}")
+            await self._dead_letter(record, producer, f"unparseable: {err}")
             return
-        if not self._subscription.wants(event):
+        if not self._consumes.subscription.wants(event):
             return
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(TRANSIENT),
-                wait=wait_exponential(multiplier=0.2, max=10),
-                before_sleep=before_sleep_log(log, logging.WARNING),
-            ):
-                with attempt:
-                    await self._apply(record, event)
-        except Exception as err:  # whatever this one message broke, the next ones still flow
+            await self._until_done(health, lambda: self._apply(record, event))
+        except Exception as err:  # not transient: this message can never be applied
             log.exception("cannot apply %s %s", event.event_type, event.event_id)
-            await self._dead_letter(record, f"{type(err).__name__}: {err}")
+            await self._dead_letter(record, producer, f"{type(err).__name__}: {err}")
+
+    async def _until_done(self, health: TaskHealth, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` again after every transient failure, for as long as the outage lasts."""
+
+        def note(state: RetryCallState) -> None:
+            err = state.outcome.exception() if state.outcome is not None else None
+            if err is not None:
+                health.retrying(err)
+                log.warning("%s: %s; trying again", health.name, describe(err))
+
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            before_sleep=note,
+            reraise=True,
+        ):
+            with attempt:
+                await work()
 
     async def _apply(self, record: ConsumerRecord[bytes, bytes], event: AnyEvent) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -111,10 +153,15 @@ class EventConsumer:
                 record.offset,
                 event.model_dump(mode="json"),
             )
-            if first_time and self._subscription.apply is not None:
-                await self._subscription.apply(conn, event)
+            apply = self._consumes.subscription.apply
+            if first_time and apply is not None:
+                await apply(conn, event)
 
-    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer, reason: str
+    ) -> None:
+        """Park the message with the reason. Should the send fail, the error ends this attempt
+        before the offset is committed: the supervisor starts afresh and the message comes again."""
         log.error(
             "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason
         )
@@ -123,8 +170,12 @@ class EventConsumer:
             ("dead_letter.topic", record.topic.encode()),
             ("dead_letter.partition", str(record.partition).encode()),
             ("dead_letter.offset", str(record.offset).encode()),
+            ("dead_letter.group", self._group.encode()),
             ("dead_letter.at", utc_now().isoformat().encode()),
         ]
-        await self._producer.send_and_wait(
-            self._dead_letter_topic, value=record.value, key=record.key, headers=headers
+        await asyncio.wait_for(
+            producer.send_and_wait(
+                self._dead_letter_topic, value=record.value, key=record.key, headers=headers
+            ),
+            timeout=30,
         )

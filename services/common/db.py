@@ -18,7 +18,16 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(database_url: str) -> asyncpg.Pool:
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10, init=_init_connection)
+    # While PostgreSQL is away a request must fail fast (503, Retry-After), not wait a minute for
+    # a connection: connect within 5 s, and no statement may run longer than 30 s.
+    pool = await asyncpg.create_pool(
+        database_url,
+        min_size=1,
+        max_size=10,
+        init=_init_connection,
+        timeout=5,
+        command_timeout=30,
+    )
     assert pool is not None
     return pool
 

@@ -1,22 +1,27 @@
-"""The HTTP edge shared by the services: domain errors to status codes, and the health check."""
+"""The HTTP edge shared by the services: errors to status codes, load shedding, health routes."""
 
-from typing import Annotated, Any
+import logging
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+import asyncpg
+from aiokafka.errors import KafkaError
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from domain.errors import DomainError, ImpossibleStep, InvalidReference, NotFound
-from services.common.runtime import Runtime
+from services.common import health
+from services.common.deps import RuntimeDep
+from services.common.event_store import ConcurrentWrite
+from services.common.failures import describe, is_transient
+from services.common.settings import ServiceSettings
+from services.common.shedding import LoadShedding
 
+__all__ = ["RuntimeDep", "install"]
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+log = logging.getLogger(__name__)
 
 _STATUS = {NotFound: 404, ImpossibleStep: 409, InvalidReference: 422}
+RETRY_AFTER_S = 2
 
 
 def _domain_error(_: Request, exc: Exception) -> JSONResponse:
@@ -28,23 +33,33 @@ def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=_STATUS.get(type(exc), 400))
 
 
-health = APIRouter()
+def _infrastructure_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL (or Kafka) away, or too much contention: nothing was recorded, try again.
+
+    The transaction that would have recorded the request did not commit, so a retry with the
+    same body is safe; ``Retry-After`` says when.
+    """
+    if is_transient(exc) or isinstance(exc, ConcurrentWrite):
+        log.warning("%s %s: 503, %s", request.method, request.url.path, describe(exc))
+        return JSONResponse(
+            {"detail": f"temporarily unavailable, nothing was recorded: {describe(exc)}"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error; nothing was recorded"}, status_code=500)
 
 
-@health.get("/healthz", tags=["operations"])
-async def healthz(runtime: RuntimeDep) -> JSONResponse:
-    """200 when the database answers and every background task (relay, consumer) is alive."""
-    dead = runtime.dead_tasks()
-    try:
-        await runtime.pool.fetchval("SELECT 1")
-        database = "ok"
-    except Exception as err:  # any failure here is exactly what the probe reports
-        database = f"unavailable: {err}"
-    ok = not dead and database == "ok"
-    body = {"status": "ok" if ok else "failing", "database": database, "dead_tasks": dead}
-    return JSONResponse(body, status_code=200 if ok else 503)
-
-
-def install(app: FastAPI) -> None:
+def install(app: FastAPI, settings: ServiceSettings) -> None:
     app.add_exception_handler(DomainError, _domain_error)
-    app.include_router(health)
+    for infrastructure in (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+        KafkaError,
+        ConcurrentWrite,
+    ):
+        app.add_exception_handler(infrastructure, _infrastructure_error)
+    app.add_middleware(LoadShedding, max_in_flight=settings.max_in_flight)
+    app.include_router(health.router)

@@ -4,11 +4,15 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import for_code
 
 from contracts.topics import TopicSpec
 from services.common.settings import ServiceSettings
 
 TOPIC_ALREADY_EXISTS = 36
+# A broker that is away should fail a request within seconds, so that the supervisor notices
+# and /readyz says so; the default (40 s) hides an outage for most of a minute.
+REQUEST_TIMEOUT_MS = 15_000
 
 
 def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
@@ -19,6 +23,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
     )
 
 
@@ -30,15 +35,18 @@ def make_consumer(
     return AIOKafkaConsumer(
         *(settings.topic(spec) for spec in specs),
         bootstrap_servers=settings.kafka_bootstrap_servers,
-        group_id=f"{settings.topic_prefix}{group_id}",
+        group_id=f"{settings.topic_prefix}{settings.consumer_group or group_id}",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
     )
 
 
 async def ensure_topics(settings: ServiceSettings, specs: Iterable[TopicSpec]) -> None:
     """Create the topics that do not exist yet (the broker refuses to create them implicitly)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=REQUEST_TIMEOUT_MS
+    )
     await admin.start()
     try:
         response = await admin.create_topics(
@@ -54,6 +62,7 @@ async def ensure_topics(settings: ServiceSettings, specs: Iterable[TopicSpec]) -
         )
         for name, code, *message in response.topic_errors:
             if code not in (0, TOPIC_ALREADY_EXISTS):
-                raise RuntimeError(f"cannot create topic {name}: error {code} {message}")
+                # A Kafka error (transient to the supervisor), e.g. while the broker starts up.
+                raise for_code(code)(f"cannot create topic {name}: {message}")
     finally:
         await admin.close()

@@ -2,7 +2,12 @@
 
 Delivery is at least once: a crash between Kafka's ack and the stamp's commit republishes the
 batch, and consumers drop what they already applied by event id. A NOTIFY from ``append`` wakes
-the relay at once; the idle poll only covers a missed notification.
+the relay at once; the idle poll only covers a missed notification (or a lost listener).
+
+The relay runs under a supervisor (``supervision.supervise``): while Kafka or PostgreSQL is away
+each attempt fails and is tried again, the requests keep filling the outbox, and the backlog
+drains when both are back. Each attempt opens a fresh producer, so no producer state (an
+idempotence sequence broken by a broker restart) outlives a failure.
 """
 
 import asyncio
@@ -11,9 +16,12 @@ import logging
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from tenacity import AsyncRetrying, before_sleep_log, retry_if_exception_type, wait_exponential
 
+from contracts.topics import ALL_TOPICS
 from services.common.event_store import OUTBOX_CHANNEL
+from services.common.kafka import ensure_topics, make_producer
+from services.common.settings import ServiceSettings
+from services.common.supervision import TaskHealth
 
 log = logging.getLogger(__name__)
 
@@ -22,46 +30,40 @@ RELAY_LOCK_KEY = 0x0B0C_5EA1
 
 
 class OutboxRelay:
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        producer: AIOKafkaProducer,
-        batch_size: int,
-        idle_poll_s: float,
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: ServiceSettings) -> None:
         self._pool = pool
-        self._producer = producer
-        self._batch_size = batch_size
-        self._idle_poll_s = idle_poll_s
+        self._settings = settings
         self._wake = asyncio.Event()
 
-    async def run(self) -> None:
-        listener = await self._pool.acquire()
-        await listener.add_listener(OUTBOX_CHANNEL, self._notified)
+    async def run(self, health: TaskHealth) -> None:
+        """One attempt: connect to Kafka, then publish until something fails."""
+        await ensure_topics(self._settings, ALL_TOPICS)
+        producer = make_producer(self._settings)
+        listener: asyncpg.Connection | None = None
         try:
-            async for attempt in AsyncRetrying(
-                retry=retry_if_exception_type(Exception),
-                wait=wait_exponential(multiplier=0.2, max=10),
-                before_sleep=before_sleep_log(log, logging.WARNING),
-            ):
-                with attempt:
-                    await self._loop()
+            await producer.start()
+            # A connection of its own, not the pool's: it lives as long as the attempt.
+            listener = await asyncpg.connect(self._settings.database_url, timeout=5)
+            await listener.add_listener(OUTBOX_CHANNEL, self._notified)
+            while True:
+                if listener.is_closed():
+                    raise ConnectionError("the outbox listener lost its database connection")
+                self._wake.clear()
+                published = await self.publish_batch(producer)
+                health.ok()
+                if published == self._settings.relay_batch_size:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._settings.relay_idle_poll_s)
         finally:
-            await listener.remove_listener(OUTBOX_CHANNEL, self._notified)
-            await self._pool.release(listener)
+            if listener is not None:
+                listener.terminate()  # the connection may be the thing that broke
+            await producer.stop()
 
     def _notified(self, *_: object) -> None:
         self._wake.set()
 
-    async def _loop(self) -> None:
-        while True:
-            self._wake.clear()
-            if await self.publish_batch() == self._batch_size:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._idle_poll_s)
-
-    async def publish_batch(self) -> int:
+    async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """Publish up to one batch of unpublished rows; returns how many were published."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK_KEY):
@@ -74,12 +76,12 @@ class OutboxRelay:
                 ORDER BY o.id
                 LIMIT $1
                 """,
-                self._batch_size,
+                self._settings.relay_batch_size,
             )
             if not rows:
                 return 0
             pending = [
-                await self._producer.send(
+                await producer.send(
                     row["topic"], value=row["value"].encode(), key=row["key"].encode()
                 )
                 for row in rows

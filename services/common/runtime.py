@@ -1,47 +1,60 @@
-"""What a running service holds (pool, producer, background tasks), started and stopped in one place."""
+"""What a running service holds (pool, supervised background tasks), started and stopped in one place.
+
+A service needs PostgreSQL to start (it applies its migrations and takes writes into its outbox),
+but not Kafka: the relay and the consumer connect to Kafka inside their supervised tasks, so a
+service comes up while the broker is away and catches up when it returns.
+"""
 
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
-from tenacity import AsyncRetrying, before_sleep_log, stop_after_delay, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    before_sleep_log,
+    retry_if_exception,
+    stop_after_delay,
+    wait_exponential,
+)
 
-from contracts.topics import ALL_TOPICS, DEAD_LETTERS, TopicSpec
-from services.common.consumer import EventConsumer, Subscription
+from services.common.consumer import Consumes, EventConsumer
 from services.common.db import create_pool, migrate
-from services.common.kafka import ensure_topics, make_consumer, make_producer
+from services.common.failures import is_transient
 from services.common.outbox_relay import OutboxRelay
 from services.common.settings import ServiceSettings
+from services.common.supervision import Body, TaskHealth, supervise
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Consumes:
-    group_id: str
-    topics: tuple[TopicSpec, ...]
-    subscription: Subscription
+EXIT_TASK_FAILED = 70  # EX_SOFTWARE: the supervisor should start a fresh process
+_GRACE_S = 30.0
 
 
 @dataclass
 class Runtime:
     settings: ServiceSettings
     pool: asyncpg.Pool
-    producer: AIOKafkaProducer
-    tasks: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    health: dict[str, TaskHealth] = field(default_factory=dict)
+    failed_task: str | None = None
 
-    def dead_tasks(self) -> list[str]:
-        return [name for name, task in self.tasks.items() if task.done()]
+    def stop_process(self, task: str) -> None:
+        """A background task cannot go on: shut down (gracefully, else hard) and exit non-zero."""
+        if self.failed_task is None:
+            self.failed_task = task
+            os.kill(os.getpid(), signal.SIGTERM)  # the server's own graceful shutdown
+            asyncio.get_running_loop().call_later(_GRACE_S, os._exit, EXIT_TASK_FAILED)
 
 
-async def _prepare(settings: ServiceSettings, migrations: Path) -> None:
-    # The stack may still be coming up when a service starts: wait for it, for a while.
+async def _migrate(settings: ServiceSettings, migrations: Path) -> None:
+    # The stack may still be coming up when a service starts: wait for PostgreSQL, for a while.
     async for attempt in AsyncRetrying(
+        retry=retry_if_exception(is_transient),
         stop=stop_after_delay(60),
         wait=wait_exponential(multiplier=0.2, max=5),
         before_sleep=before_sleep_log(log, logging.WARNING),
@@ -49,7 +62,6 @@ async def _prepare(settings: ServiceSettings, migrations: Path) -> None:
     ):
         with attempt:
             await migrate(settings.database_url, migrations)
-            await ensure_topics(settings, ALL_TOPICS)
 
 
 @contextlib.asynccontextmanager
@@ -60,32 +72,29 @@ async def running(
     publishes: bool,
     consumes: Consumes | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Migrate, connect, start the outbox relay and the consumer; undo all of it on the way out."""
-    await _prepare(settings, migrations)
+    """Migrate, connect, start the supervised relay and consumer; undo all of it on the way out."""
+    await _migrate(settings, migrations)
     pool = await create_pool(settings.database_url)
-    producer = make_producer(settings)
-    await producer.start()
-    runtime = Runtime(settings, pool, producer)
-    consumer = None
+    runtime = Runtime(settings, pool)
+    bodies: dict[str, Body] = {}
+    if publishes:
+        bodies["outbox_relay"] = OutboxRelay(pool, settings).run
+    if consumes is not None:
+        bodies["consumer"] = EventConsumer(pool, settings, consumes).run
+    tasks = []
+    for name, body in bodies.items():
+        health = runtime.health[name] = TaskHealth(name)
+        tasks.append(asyncio.create_task(supervise(health, body, runtime.stop_process), name=name))
     try:
-        if publishes:
-            relay = OutboxRelay(
-                pool, producer, settings.relay_batch_size, settings.relay_idle_poll_s
-            )
-            runtime.tasks["outbox_relay"] = asyncio.create_task(relay.run(), name="outbox_relay")
-        if consumes is not None:
-            consumer = make_consumer(settings, consumes.topics, consumes.group_id)
-            await consumer.start()
-            loop = EventConsumer(
-                pool, consumer, producer, settings.topic(DEAD_LETTERS), consumes.subscription
-            )
-            runtime.tasks["consumer"] = asyncio.create_task(loop.run(), name="consumer")
         yield runtime
     finally:
-        for task in runtime.tasks.values():
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*runtime.tasks.values(), return_exceptions=True)
-        if consumer is not None:
-            await consumer.stop()
-        await producer.stop()
-        await pool.close()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            await asyncio.wait_for(pool.close(), timeout=10)
+        except TimeoutError:
+            pool.terminate()
+        if runtime.failed_task is not None:
+            log.critical("exiting: %s could not go on", runtime.failed_task)
+            os._exit(EXIT_TASK_FAILED)

@@ -25,6 +25,23 @@ class ServiceSettings(BaseSettings):
     relay_idle_poll_s: float = Field(
         default=1.0, description="Outbox poll when no NOTIFY woke the relay (a safety net)."
     )
+    consumer_group: str | None = Field(
+        default=None,
+        description="Kafka consumer group (prefixed); default the service's name. A rebuild "
+        "from offset 0 runs under a group of its own.",
+    )
+    live_stamp_tolerance_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="How far (either way) a live system's stamp on A, B, C or D may lie from "
+        "our clock when it is posted; beyond it the post is refused with 422.",
+    )
+    max_in_flight: int = Field(
+        default=64,
+        gt=0,
+        description="Requests handled at once; beyond it a request is shed with 503 and "
+        "Retry-After instead of queueing without bound.",
+    )
 
     def topic(self, spec: TopicSpec) -> str:
         return f"{self.topic_prefix}{spec.name}"

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from contracts import AnyEvent, CallEnded, WorkOrderIssued
 from contracts.topics import WORK_ORDERS
 from services.common import http
-from services.common.consumer import Subscription
-from services.common.runtime import Consumes, running
+from services.common.consumer import Consumes, Subscription
+from services.common.runtime import running
 from services.common.settings import ServiceSettings
 from services.dispatch import routes_network, routes_orders, routes_vehicles
 
@@ -40,5 +40,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     for module in (routes_orders, routes_vehicles, routes_network):
         app.include_router(module.router)
-    http.install(app)
+    http.install(app, settings)
     return app

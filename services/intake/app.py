@@ -30,5 +30,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
-    http.install(app)
+    http.install(app, settings)
     return app

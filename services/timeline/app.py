@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from contracts import AnyEvent, NetworkIncidentRecorded, WorkOrderEvent
 from contracts.topics import NETWORK, WORK_ORDERS
 from services.common import http
-from services.common.consumer import Subscription
-from services.common.runtime import Consumes, running
+from services.common.consumer import Consumes, Subscription
+from services.common.runtime import running
 from services.common.settings import ServiceSettings
 from services.timeline.routes import router
 
@@ -38,5 +38,5 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
-    http.install(app)
+    http.install(app, settings)
     return app

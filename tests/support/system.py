@@ -96,6 +96,8 @@ def running_system(infra: Infra, logs: Path) -> Iterator[System]:
                 "KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
                 "TOPIC_PREFIX": system.topic_prefix,
                 "RELAY_IDLE_POLL_S": "0.5",
+                # The scripted histories are stamped minutes to days in the past.
+                "LIVE_STAMP_TOLERANCE_S": str(30 * 24 * 3600),
             }
             port = urls[name].rsplit(":", 1)[1]
             command = [sys.executable, "-m", "uvicorn", f"services.{name}.app:create_app"]
