@@ -22,7 +22,10 @@ VEHICLES = TopicSpec("repair.vehicles.v1")
 NETWORK = TopicSpec("repair.network.v1")
 """Network incidents on the links orders travel, keyed by link."""
 
+ESCALATIONS = TopicSpec("repair.escalations.v1")
+"""The escalation ladder of rules 1 and 2: raised, phoned, closed; keyed by work order id."""
+
 DEAD_LETTERS = TopicSpec("repair.dead-letters.v1", partitions=1)
 """Messages a consumer could not apply, with the reason in headers; keyed as the original."""
 
-ALL_TOPICS = (WORK_ORDERS, VEHICLES, NETWORK, DEAD_LETTERS)
+ALL_TOPICS = (WORK_ORDERS, VEHICLES, NETWORK, ESCALATIONS, DEAD_LETTERS)
