@@ -3,19 +3,23 @@
 Decide functions are pure: they take the order's past events (folded into ``OrderState``), the
 request and the instant we record at, and return an ``Outcome``: a new event to store, or the
 event already stored for the same request (a retry), which the caller answers again unchanged.
-They never refuse a step for its timing: late, early or out-of-order clocks are the timeline's to
-judge, not a reason to lose a report. They refuse only what contradicts the order itself.
+They refuse what contradicts the order itself, and a live system's stamp (A–D) that lies further
+from the instant we record it than the tolerance (``domain.stamps``): that party stamps the point
+that closes its own segment. Otherwise timing is the timeline's to judge (late, early or
+out-of-order crew reports are taken), not a reason to lose a report. The same step posted again is
+a retry only with the same body; another body is refused with the first one's facts (``retries``).
 """
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID, uuid4
 
 from contracts import (
     CallEnded,
     CallEndedPayload,
+    Contract,
     CrewArrived,
     CrewDeparted,
     CrewReportPayload,
@@ -33,6 +37,8 @@ from contracts import (
     WorkOrderReceivedPayload,
 )
 from domain.errors import ImpossibleStep, NotFound
+from domain.retries import require_same
+from domain.stamps import check_live_stamp
 
 E = TypeVar("E", bound=WorkOrderEvent)
 E_co = TypeVar("E_co", bound=WorkOrderEvent, covariant=True)
@@ -88,19 +94,31 @@ class OrderState:
         return self.call is not None or self.issued is not None
 
 
-def _same_or_conflict(existing: E, occurred_at: datetime, payload: object, step: str) -> Outcome[E]:
-    if existing.occurred_at == occurred_at and existing.payload == payload:
-        return Outcome(existing, is_new=False)
-    raise ImpossibleStep(
-        f"work order {existing.work_order_id} was already {step} at "
-        f"{existing.occurred_at.isoformat()} with {existing.payload.model_dump(mode='json')}"
+def _same_or_conflict(
+    existing: E, stamp_field: str, occurred_at: datetime, payload: Contract, step: str
+) -> Outcome[E]:
+    """The stored event for a retry of a step; another body for the step is ``AlreadyRecorded``.
+
+    Both sides are the step's facts as the request names them: its stamp and the payload.
+    """
+    require_same(
+        f"work order {existing.work_order_id} was already {step}",
+        {stamp_field: existing.occurred_at, **dict(existing.payload)},
+        {stamp_field: occurred_at, **dict(payload)},
     )
+    return Outcome(existing, is_new=False)
 
 
 def open_work_order(
-    payload: CallEndedPayload, ended_at: datetime, recorded_at: datetime, source: str
+    payload: CallEndedPayload,
+    ended_at: datetime,
+    recorded_at: datetime,
+    source: str,
+    *,
+    tolerance: timedelta,
 ) -> CallEnded:
     """Point A: a call has ended and opens a new work order; the event id is the story's id."""
+    check_live_stamp("ended_at", ended_at, recorded_at, tolerance)
     story = uuid4()
     return CallEnded(
         event_id=story,
@@ -119,12 +137,15 @@ def decide_issue(
     issued_at: datetime,
     recorded_at: datetime,
     source: str,
+    *,
+    tolerance: timedelta,
 ) -> Outcome[WorkOrderIssued]:
     """Point B: the duty chief issues the order to a repair center, once."""
     if state.call is None:
         raise NotFound(f"no work order {state.work_order_id}")
     if state.issued is not None:
-        return _same_or_conflict(state.issued, issued_at, payload, "issued")
+        return _same_or_conflict(state.issued, "issued_at", issued_at, payload, "issued")
+    check_live_stamp("issued_at", issued_at, recorded_at, tolerance)
     event = WorkOrderIssued(
         **WorkOrderIssued.fields_from(state.call),
         work_order_id=state.work_order_id,
@@ -142,6 +163,8 @@ def decide_receipt(
     received_at: datetime,
     recorded_at: datetime,
     source: str,
+    *,
+    tolerance: timedelta,
 ) -> Outcome[WorkOrderReceived]:
     """Point C: the repair center the order was issued to takes it in."""
     if not state.exists:
@@ -155,7 +178,8 @@ def decide_receipt(
             f"not {payload.repair_center_id!r}"
         )
     if state.received is not None:
-        return _same_or_conflict(state.received, received_at, payload, "received")
+        return _same_or_conflict(state.received, "received_at", received_at, payload, "received")
+    check_live_stamp("received_at", received_at, recorded_at, tolerance)
     event = WorkOrderReceived(
         **WorkOrderReceived.fields_from(state.issued),
         work_order_id=state.work_order_id,
@@ -173,6 +197,8 @@ def decide_dispatch(
     dispatched_at: datetime,
     recorded_at: datetime,
     source: str,
+    *,
+    tolerance: timedelta,
 ) -> Outcome[WorkOrderDispatched]:
     """Point D: the repair center that took the order in sends it to one crew and vehicle.
 
@@ -191,7 +217,10 @@ def decide_dispatch(
             f"{state.received.payload.repair_center_id!r}, not {payload.repair_center_id!r}"
         )
     if state.dispatched is not None:
-        return _same_or_conflict(state.dispatched, dispatched_at, payload, "dispatched")
+        return _same_or_conflict(
+            state.dispatched, "dispatched_at", dispatched_at, payload, "dispatched"
+        )
+    check_live_stamp("dispatched_at", dispatched_at, recorded_at, tolerance)
     event = WorkOrderDispatched(
         **WorkOrderDispatched.fields_from(state.received),
         work_order_id=state.work_order_id,

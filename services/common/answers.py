@@ -1,6 +1,7 @@
 """The answer to a request that recorded an event, the same for the first post and its retries."""
 
 from datetime import datetime
+from typing import TypeVar
 from uuid import UUID
 
 from fastapi import Response
@@ -8,6 +9,9 @@ from pydantic import BaseModel
 
 from contracts import WorkOrderEvent
 from domain.orders import Outcome
+from services.common.idempotency import Answered
+
+T = TypeVar("T", bound=BaseModel)
 
 
 class Recorded(BaseModel):
@@ -19,15 +23,23 @@ class Recorded(BaseModel):
     occurred_at: datetime
     recorded_at: datetime
 
+    @classmethod
+    def of(cls, event: WorkOrderEvent) -> "Recorded":
+        return cls(
+            work_order_id=event.work_order_id,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            occurred_at=event.occurred_at,
+            recorded_at=event.recorded_at,
+        )
+
 
 def recorded(outcome: Outcome[WorkOrderEvent], response: Response) -> Recorded:
     """The body is the same for the first answer and a retry's; the header tells them apart."""
-    response.headers["Idempotent-Replay"] = "false" if outcome.is_new else "true"
-    event = outcome.event
-    return Recorded(
-        work_order_id=event.work_order_id,
-        event_id=event.event_id,
-        event_type=event.event_type,
-        occurred_at=event.occurred_at,
-        recorded_at=event.recorded_at,
-    )
+    return answered(Answered(Recorded.of(outcome.event), replay=not outcome.is_new), response)
+
+
+def answered(answer: Answered[T], response: Response) -> T:
+    """The stored or fresh answer, with ``Idempotent-Replay`` saying which."""
+    response.headers["Idempotent-Replay"] = "true" if answer.replay else "false"
+    return answer.body

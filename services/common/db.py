@@ -35,9 +35,12 @@ async def create_pool(database_url: str) -> asyncpg.Pool:
 def _apply_migrations(database_url: str, folders: tuple[Path, ...]) -> None:
     # yoyo speaks psycopg (sync); it takes a lock so concurrent starts apply each step once.
     backend = get_backend(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    migrations = read_migrations(*(str(f) for f in folders))
-    with backend.lock():
-        backend.apply_migrations(backend.to_apply(migrations))
+    try:
+        migrations = read_migrations(*(str(f) for f in folders))
+        with backend.lock():
+            backend.apply_migrations(backend.to_apply(migrations))
+    finally:
+        backend.connection.close()
 
 
 async def migrate(database_url: str, *service_folders: Path) -> None:

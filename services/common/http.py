@@ -13,6 +13,7 @@ from services.common import health
 from services.common.deps import RuntimeDep
 from services.common.event_store import ConcurrentWrite
 from services.common.failures import describe, is_transient
+from services.common.refusals import refusal_with_facts
 from services.common.settings import ServiceSettings
 from services.common.shedding import LoadShedding
 
@@ -26,6 +27,8 @@ RETRY_AFTER_S = 2
 
 def _domain_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
+    if (with_facts := refusal_with_facts(exc)) is not None:
+        return with_facts
     if isinstance(exc, InvalidReference):
         # Same shape as FastAPI's own 422, so a client reads every bad field one way.
         detail: Any = [{"loc": ["body", exc.field], "msg": str(exc), "type": "invalid_reference"}]

@@ -2,6 +2,8 @@
 
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from pydantic import TypeAdapter
+
 from contracts import (
     DeviceFaultReportedPayload,
     Envelope,
@@ -14,58 +16,52 @@ from services.common.clock import utc_now
 from services.common.commands import decide_and_append, in_transaction
 from services.common.db import Connection
 from services.common.event_store import append, stream_version, work_order_events
+from services.common.idempotency import Answered, Scope, once
 from services.common.runtime import Runtime
 from services.dispatch import reference_data
 from services.dispatch.api_models import (
     DeviceFaultReport,
     OrderReport,
     PositionReport,
+    Report,
     ReportAnswer,
     Vehicle,
 )
 
+AnyReport = OrderReport | PositionReport | DeviceFaultReport
+
+REPORTS: Scope[AnyReport, ReportAnswer] = Scope(
+    name="vehicle-report",
+    noun="report",
+    request=TypeAdapter(Report),
+    answer=TypeAdapter(ReportAnswer),
+)
+"""Keyed by the unit's report id, unique per vehicle; a retry repeats the whole report (type,
+order, stamp, position, description), so a reused id with another body is refused, not lost."""
+
 
 async def record_report(
-    runtime: Runtime, vehicle_id: str, report: OrderReport | PositionReport | DeviceFaultReport
-) -> tuple[ReportAnswer, bool]:
-    """Returns the answer and whether this post was the first with its report id."""
+    runtime: Runtime, vehicle_id: str, report: AnyReport
+) -> Answered[ReportAnswer]:
+    """The answer, fresh for the first post of a report id, stored for a retry of it."""
 
-    async def work(conn: Connection) -> tuple[ReportAnswer, bool]:
-        # A concurrent retry of the same post waits on this key until the first one commits.
-        claimed = await conn.fetchval(
-            """
-            INSERT INTO device_reports (vehicle_id, report_id) VALUES ($1, $2)
-            ON CONFLICT DO NOTHING RETURNING true
-            """,
-            vehicle_id,
-            report.report_id,
-        )
-        if not claimed:
-            stored = await conn.fetchval(
-                "SELECT answer FROM device_reports WHERE vehicle_id = $1 AND report_id = $2",
-                vehicle_id,
-                report.report_id,
+    async def work(conn: Connection) -> Answered[ReportAnswer]:
+        async def first_post() -> ReportAnswer:
+            await reference_data.get(conn, Vehicle, vehicle_id)  # 404 for a unit we do not know
+            event = await _record(conn, runtime.settings.topic_prefix, vehicle_id, report)
+            return ReportAnswer(
+                vehicle_id=vehicle_id,
+                report_id=report.report_id,
+                type=report.type,
+                work_order_id=report.work_order_id,
+                event_id=event.event_id,
+                event_type=event.event_type,
+                occurred_at=event.occurred_at,
+                recorded_at=event.recorded_at,
             )
-            return ReportAnswer.model_validate(stored), False
-        await reference_data.get(conn, Vehicle, vehicle_id)  # 404 for a unit we do not know
-        event = await _record(conn, runtime.settings.topic_prefix, vehicle_id, report)
-        answer = ReportAnswer(
-            vehicle_id=vehicle_id,
-            report_id=report.report_id,
-            type=report.type,
-            work_order_id=report.work_order_id,
-            event_id=event.event_id,
-            event_type=event.event_type,
-            occurred_at=event.occurred_at,
-            recorded_at=event.recorded_at,
-        )
-        await conn.execute(
-            "UPDATE device_reports SET answer = $3 WHERE vehicle_id = $1 AND report_id = $2",
-            vehicle_id,
-            report.report_id,
-            answer.model_dump(mode="json"),
-        )
-        return answer, True
+
+        scope = REPORTS.within("vehicle", vehicle_id)
+        return await once(conn, scope, report.report_id, report, first_post)
 
     return await in_transaction(runtime, work)
 
@@ -74,7 +70,7 @@ async def _record(
     conn: Connection,
     prefix: str,
     vehicle_id: str,
-    report: OrderReport | PositionReport | DeviceFaultReport,
+    report: AnyReport,
 ) -> Envelope:
     now = utc_now()
     if isinstance(report, OrderReport):

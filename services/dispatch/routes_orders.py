@@ -1,5 +1,6 @@
 """The repair center's endpoints for an order: take it in (C), send it out (D), look at it."""
 
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from services.common.clock import utc_now
 from services.common.commands import decide_once
 from services.common.event_store import work_order_events
 from services.common.http import RuntimeDep
+from services.common.runtime import Runtime
 from services.dispatch import reference_data
 from services.dispatch.api_models import Crew, DispatchRequest, OrderView, ReceiptRequest, Vehicle
 
@@ -24,13 +26,20 @@ WorkOrderId = Annotated[UUID, Path(description="The id intake gave the work orde
 async def receipt(
     work_order_id: WorkOrderId, request: ReceiptRequest, runtime: RuntimeDep, response: Response
 ) -> Recorded:
-    """Point C: the order has arrived at the repair center it was issued to."""
+    """Point C: the order has arrived at the repair center it was issued to.
+
+    The same receipt again is a replay; another body is 409 with the first one under `first`.
+    A `received_at` further from our clock than the live-stamp tolerance is 422.
+    """
     payload = WorkOrderReceivedPayload(repair_center_id=request.repair_center_id)
     source = f"repair-center:{request.repair_center_id}"
+    tolerance = _live_stamp_tolerance(runtime)
     outcome = await decide_once(
         runtime,
         work_order_id,
-        lambda state: decide_receipt(state, payload, request.received_at, utc_now(), source),
+        lambda state: decide_receipt(
+            state, payload, request.received_at, utc_now(), source, tolerance=tolerance
+        ),
     )
     return recorded(outcome, response)
 
@@ -39,7 +48,11 @@ async def receipt(
 async def dispatch(
     work_order_id: WorkOrderId, request: DispatchRequest, runtime: RuntimeDep, response: Response
 ) -> Recorded:
-    """Point D: the repair center sends the order to a crew and its vehicle's GPS unit."""
+    """Point D: the repair center sends the order to a crew and its vehicle's GPS unit.
+
+    The same dispatch again is a replay; another body is 409 with the first one under `first`.
+    A `dispatched_at` further from our clock than the live-stamp tolerance is 422.
+    """
     async with runtime.pool.acquire() as conn:
         crew = await reference_data.get(conn, Crew, request.crew_id)
         vehicle = await reference_data.get(conn, Vehicle, request.vehicle_id)
@@ -55,10 +68,13 @@ async def dispatch(
         crew_co_located=crew.co_located,
     )
     source = f"repair-center:{crew.repair_center_id}"
+    tolerance = _live_stamp_tolerance(runtime)
     outcome = await decide_once(
         runtime,
         work_order_id,
-        lambda state: decide_dispatch(state, payload, request.dispatched_at, utc_now(), source),
+        lambda state: decide_dispatch(
+            state, payload, request.dispatched_at, utc_now(), source, tolerance=tolerance
+        ),
     )
     return recorded(outcome, response)
 
@@ -85,3 +101,7 @@ async def work_order(work_order_id: WorkOrderId, runtime: RuntimeDep) -> OrderVi
         dispatched_at=dispatched.occurred_at if dispatched else None,
         crew_reports=[report.event_type for report in state.crew_reports],
     )
+
+
+def _live_stamp_tolerance(runtime: Runtime) -> timedelta:
+    return timedelta(seconds=runtime.settings.live_stamp_tolerance_s)

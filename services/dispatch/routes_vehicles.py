@@ -6,6 +6,7 @@ from fastapi import APIRouter, Body, Path, Response
 
 from contracts import Contract
 from contracts.envelope import Identifier
+from services.common.answers import answered
 from services.common.http import RuntimeDep
 from services.dispatch import reference_data
 from services.dispatch.api_models import Crew, RepairCenter, Report, ReportAnswer, Vehicle
@@ -21,13 +22,12 @@ async def vehicle_report(
 ) -> ReportAnswer:
     """A GPS unit's report: E, F, G, H, fault cleared, position or device fault.
 
-    A retry with the same `report_id` changes nothing and gets the first answer again
-    (`Idempotent-Replay: true`). Reports may come late and out of order; the unit's clock
-    (`occurred_at`) orders them on the timeline.
+    A retry with the same `report_id` and the same body changes nothing and gets the first
+    answer again (`Idempotent-Replay: true`); the same `report_id` with another body (another
+    type, stamp, order, position) is 409, with the first report under `first`. Reports may come
+    late and out of order; the unit's clock (`occurred_at`) orders them on the timeline.
     """
-    answer, first = await record_report(runtime, vehicle_id, report)
-    response.headers["Idempotent-Replay"] = "false" if first else "true"
-    return answer
+    return answered(await record_report(runtime, vehicle_id, report), response)
 
 
 async def _put(runtime: RuntimeDep, key: str, body: Contract, response: Response) -> None:

@@ -1,52 +1,48 @@
 """Opening a work order from a call, once per call id."""
 
-from contracts import CallEnded, CallEndedPayload
-from domain.errors import ImpossibleStep
-from domain.orders import Outcome, open_work_order
+from datetime import timedelta
+
+from pydantic import TypeAdapter
+
+from contracts import CallEndedPayload
+from domain.orders import open_work_order
+from services.common.answers import Recorded
 from services.common.clock import utc_now
+from services.common.commands import in_transaction
+from services.common.db import Connection
 from services.common.event_store import append, work_order_stream
+from services.common.idempotency import Answered, Scope, once
 from services.common.runtime import Runtime
 from services.intake.api_models import CallRequest
 
 SOURCE = "phone-system"
 
+CALLS = Scope(
+    name="call",
+    noun="call",
+    request=TypeAdapter(CallRequest),
+    answer=TypeAdapter(Recorded),
+    personal=True,
+)
+"""Keyed by the phone system's call id. The call carries the caller's name and phone: a refusal
+names the fields that differ and never echoes the first call to whoever posts the id."""
 
-async def record_call(runtime: Runtime, request: CallRequest) -> Outcome[CallEnded]:
+
+async def record_call(runtime: Runtime, request: CallRequest) -> Answered[Recorded]:
     """Point A. The same call posted again answers the work order it opened the first time."""
-    payload = CallEndedPayload.model_validate(request.model_dump(exclude={"ended_at"}))
-    event = open_work_order(payload, request.ended_at, utc_now(), SOURCE)
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        # A concurrent post of the same call waits here on the primary key, then sees this row.
-        claimed = await conn.fetchval(
-            """
-            INSERT INTO calls (call_id, work_order_id, event_id, request) VALUES ($1, $2, $3, $4)
-            ON CONFLICT (call_id) DO NOTHING RETURNING true
-            """,
-            request.call_id,
-            event.work_order_id,
-            event.event_id,
-            request.model_dump(mode="json"),
-        )
-        if claimed:
-            await append(
-                conn,
-                work_order_stream(event.work_order_id),
-                0,
-                [event],
-                runtime.settings.topic_prefix,
+    settings = runtime.settings
+    tolerance = timedelta(seconds=settings.live_stamp_tolerance_s)
+
+    async def work(conn: Connection) -> Answered[Recorded]:
+        async def open_order() -> Recorded:
+            payload = CallEndedPayload.model_validate(request.model_dump(exclude={"ended_at"}))
+            event = open_work_order(
+                payload, request.ended_at, utc_now(), SOURCE, tolerance=tolerance
             )
-            return Outcome(event, is_new=True)
-        row = await conn.fetchrow(
-            """
-            SELECT c.request, e.body::text AS event FROM calls c JOIN events e USING (event_id)
-            WHERE c.call_id = $1
-            """,
-            request.call_id,
-        )
-    assert row is not None
-    if CallRequest.model_validate(row["request"]) != request:
-        raise ImpossibleStep(
-            f"call {request.call_id!r} already opened a work order with other details: "
-            f"{row['request']}"
-        )
-    return Outcome(CallEnded.model_validate_json(row["event"]), is_new=False)
+            stream = work_order_stream(event.work_order_id)
+            await append(conn, stream, 0, [event], settings.topic_prefix)
+            return Recorded.of(event)
+
+        return await once(conn, CALLS, request.call_id, request, open_order)
+
+    return await in_transaction(runtime, work)
