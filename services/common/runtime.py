@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,9 @@ from services.common.settings import ServiceSettings
 from services.common.supervision import Body, TaskHealth, supervise
 
 log = logging.getLogger(__name__)
+
+TaskFactory = Callable[[asyncpg.Pool, ServiceSettings], Body]
+"""Makes a background task's body (run under ``supervise``) from the pool and the settings."""
 
 EXIT_TASK_FAILED = 70  # EX_SOFTWARE: the supervisor should start a fresh process
 _GRACE_S = 30.0
@@ -71,8 +74,10 @@ async def running(
     *,
     publishes: bool,
     consumes: Consumes | None = None,
+    tasks: Mapping[str, TaskFactory] | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Migrate, connect, start the supervised relay and consumer; undo all of it on the way out."""
+    """Migrate, connect, start the supervised relay, consumer and the service's own ``tasks``
+    (each made from the pool and the settings); undo all of it on the way out."""
     await _migrate(settings, migrations)
     pool = await create_pool(settings.database_url)
     runtime = Runtime(settings, pool)
@@ -81,6 +86,8 @@ async def running(
         bodies["outbox_relay"] = OutboxRelay(pool, settings).run
     if consumes is not None:
         bodies["consumer"] = EventConsumer(pool, settings, consumes).run
+    for name, make in (tasks or {}).items():
+        bodies[name] = make(pool, settings)
     tasks = []
     for name, body in bodies.items():
         health = runtime.health[name] = TaskHealth(name)
