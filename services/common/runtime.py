@@ -88,16 +88,18 @@ async def running(
         bodies["consumer"] = EventConsumer(pool, settings, consumes).run
     for name, make in (tasks or {}).items():
         bodies[name] = make(pool, settings)
-    tasks = []
+    running_tasks = []
     for name, body in bodies.items():
         health = runtime.health[name] = TaskHealth(name)
-        tasks.append(asyncio.create_task(supervise(health, body, runtime.stop_process), name=name))
+        running_tasks.append(
+            asyncio.create_task(supervise(health, body, runtime.stop_process), name=name)
+        )
     try:
         yield runtime
     finally:
-        for task in tasks:
+        for task in running_tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*running_tasks, return_exceptions=True)
         try:
             await asyncio.wait_for(pool.close(), timeout=10)
         except TimeoutError:
