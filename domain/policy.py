@@ -74,6 +74,10 @@ class SegmentStatus(StrEnum):
     BREACHED = "breached"
     RUNNING = "running"
     INCOMPLETE = "incomplete"
+    INVALID = "invalid"
+    """The stamps give a negative duration (the end before the start): never ``met``."""
+    DISPUTED = "disputed"
+    """The stamps say ``met`` but the finding is contested (ADR 0005): never ``met``."""
 
 
 _FIXED_LIMIT_SEGMENTS = frozenset(Segment) - {Segment.DE}
@@ -100,6 +104,12 @@ class Policy(BaseModel):
     )
     late_report_s: NonNegativeInt = Field(
         default=300, description="An event recorded more than this after it occurred came late."
+    )
+    record_gap_tolerance_s: NonNegativeInt = Field(
+        default=60,
+        description="A segment whose end was recorded more than this after the segment was "
+        "visibly overdue (its start known and its limit passed) cannot be judged met by the end's "
+        "stamp alone: it is disputed (ADR 0005).",
     )
 
     @model_validator(mode="after")
@@ -140,5 +150,6 @@ DEFAULT_POLICY = Policy(
     total_limit_s=2700,
     clock_ahead_tolerance_s=120,
     late_report_s=300,
+    record_gap_tolerance_s=60,
 )
 """The source's numbers: 2 + 4 + 2 + 4 (2 when co-located) + 2 + 3 + 28 = 45 minutes."""

@@ -73,16 +73,29 @@ def point_anomalies(readings: Readings) -> list[Anomaly]:
                     )
                 )
             continue
-        if reading.others:
-            reports = [reading.event, *reading.others]
-            listed = ", ".join(f"{at(e.occurred_at)} (event {e.event_id})" for e in reports)
+        if reading.duplicates:
+            reports = [reading.event, *reading.duplicates]
+            listed = ", ".join(f"event {e.event_id}" for e in reports)
             found.append(
                 _anomaly(
                     AnomalyCode.DUPLICATE_POINT,
                     point,
-                    f"{point} reported {len(reports)} times: {listed}; the earliest, "
-                    f"{at(reading.at)}, is the point",
+                    f"{point} reported {len(reports)} times with the same stamp "
+                    f"{at(reading.at)}: {listed}",
                     reports,
+                )
+            )
+        for later in reading.conflicting:
+            found.append(
+                _anomaly(
+                    AnomalyCode.CONFLICTING_POINT,
+                    point,
+                    f"{point} was first reported as {at(reading.at)} (event "
+                    f"{reading.event.event_id}, recorded {at(reading.event.recorded_at)}); a later "
+                    f"report says {at(later.occurred_at)} (event {later.event_id}, recorded "
+                    f"{at(later.recorded_at)}). The first recorded report stands: a later one "
+                    f"never moves a point",
+                    [reading.event, later],
                 )
             )
         earlier = [

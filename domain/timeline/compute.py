@@ -11,10 +11,10 @@ from contracts.intake import WorkOrderIssued
 from contracts.network import NetworkIncidentPayload
 from contracts.registry import WorkOrderEventT
 from domain.policy import Point, Policy, Responsible, Segment, SegmentStatus
-from domain.timeline._format import seconds, utc
+from domain.timeline._format import at, seconds, utc
 from domain.timeline.anomalies import event_anomalies, in_order, point_anomalies
 from domain.timeline.model import SegmentResult, Timeline, TotalResult
-from domain.timeline.points import Readings, read_events
+from domain.timeline.points import Reading, Readings, read_events
 from domain.timeline.responsibility import decide
 
 
@@ -31,14 +31,19 @@ def compute_timeline(
     ignored entirely, so calling this with a past instant replays the picture of that instant.
     ``incidents`` should likewise be the network incidents as known at ``now``.
 
-    Points are set by the sources' clocks (``occurred_at``), whatever order the events come in;
-    an event id seen twice counts once, and of two reports for one point the earliest wins
-    (reported as ``duplicate_point``). A segment with both points is ``met`` when its duration is
-    at most its limit, else ``breached``; with only its start, it is ``running`` until the limit
-    has passed and ``breached`` after, unless a later point shows the order moved on without its
-    end (``incomplete``, with ``missing_point``); without its start it is ``incomplete``. A to H
-    is judged the same way against the total limit. The result depends only on the arguments,
-    not on the order of ``events`` or ``incidents``.
+    Each point is set by the first report we recorded for it, at that report's stamp; a later
+    report for the same point never moves it (``conflicting_point``, and the finding is
+    contested). A segment with both points is ``met`` when its duration is at most its limit,
+    ``breached`` when over, ``invalid`` when negative; with only its start it is ``running`` until
+    the limit has passed and ``breached`` after, unless a later point shows the order moved on
+    without its end (``incomplete`` with ``missing_point``; ``breached`` when the order moved on
+    only after the segment had been visibly overdue). A fault cleared never ends a segment.
+    Without its start a segment is ``incomplete``. A ``met`` that is contested (a conflicting
+    report that would change the finding, or an end recorded only after the segment had been
+    visibly overdue for longer than ``policy.record_gap_tolerance_s``) is ``disputed`` instead:
+    nothing the party answering for a breach posts afterwards turns it into ``met`` (ADR 0005).
+    A to H is judged the same way against the total limit. The result depends only on the
+    arguments, not on the order of ``events`` or ``incidents``.
 
     Raises ``ValueError`` if ``now`` is naive or an event belongs to another work order.
     """
@@ -58,6 +63,7 @@ def compute_timeline(
             policy.limit_for(segment, crew_co_located=co_located),
             now,
             known_incidents,
+            policy,
         )
         for segment in Segment
     ]
@@ -82,28 +88,95 @@ class _Measure:
     until: datetime | None
     """Where the interval the segment covered ends: its end, else the report that shows the
     order moved on, else now."""
+    note: str | None = None
+    """Why a segment without its end is judged breached anyway."""
+    dispute: str | None = None
+
+
+def _judge(duration: timedelta, limit: timedelta) -> SegmentStatus:
+    # Compared as timedeltas (exact microseconds), so that "duration == limit is met" is exact.
+    if duration < timedelta(0):
+        return SegmentStatus.INVALID
+    return SegmentStatus.MET if duration <= limit else SegmentStatus.BREACHED
 
 
 def _measure(
-    start: datetime | None,
-    end: datetime | None,
-    moved_on: datetime | None,
+    name: str,
+    start: Reading | None,
+    end: Reading | None,
+    moved_on: WorkOrderEventT | None,
     now: datetime,
     limit_s: int,
+    policy: Policy,
 ) -> _Measure:
-    # Compared as timedeltas (exact microseconds), so that "duration == limit is met" is exact.
     limit = timedelta(seconds=limit_s)
     if start is None:
         return _Measure(SegmentStatus.INCOMPLETE, None, None)
+    # From this instant on, our own records showed the segment open past its limit.
+    overdue_since = max(start.event.recorded_at, start.at + limit)
+    tolerance = timedelta(seconds=policy.record_gap_tolerance_s)
     if end is not None:
-        duration = end - start
-        status = SegmentStatus.MET if duration <= limit else SegmentStatus.BREACHED
-        return _Measure(status, duration, end)
+        duration = end.at - start.at
+        status = _judge(duration, limit)
+        contests = _alternatives(name, start, end, limit, status)
+        reported = end.event.recorded_at - overdue_since
+        if status is SegmentStatus.MET and reported > tolerance:
+            contests.insert(
+                0,
+                f"{end.point} is stamped {at(end.at)}, within the limit, but was recorded only at "
+                f"{at(end.event.recorded_at)}, {seconds(reported)} after {name} had been overdue "
+                f"by our records (since {at(overdue_since)}); "
+                f"{_delays(start, end)}",
+            )
+        if contests and status is SegmentStatus.MET:
+            status = SegmentStatus.DISPUTED
+        return _Measure(status, duration, end.at, dispute="; ".join(contests) or None)
     if moved_on is not None:
-        return _Measure(SegmentStatus.INCOMPLETE, None, moved_on)
-    elapsed = now - start
+        reported = moved_on.recorded_at - overdue_since
+        if reported > tolerance:
+            note = (
+                f"{name} had been overdue by our records since {at(overdue_since)} when the order "
+                f"moved on without {name[-1]} (event {moved_on.event_id}, {moved_on.event_type}, "
+                f"recorded {at(moved_on.recorded_at)})"
+            )
+            return _Measure(SegmentStatus.BREACHED, None, moved_on.occurred_at, note=note)
+        return _Measure(SegmentStatus.INCOMPLETE, None, moved_on.occurred_at)
+    elapsed = now - start.at
     status = SegmentStatus.RUNNING if elapsed <= limit else SegmentStatus.BREACHED
     return _Measure(status, elapsed, now)
+
+
+def _alternatives(
+    name: str, start: Reading, end: Reading, limit: timedelta, status: SegmentStatus
+) -> list[str]:
+    """The conflicting reports that, put in place of the standing ones, would judge otherwise."""
+    found = []
+    for point, standing, others in (
+        (start.point, start, start.conflicting),
+        (end.point, end, end.conflicting),
+    ):
+        for other in others:
+            begin = other.occurred_at if standing is start else start.at
+            finish = other.occurred_at if standing is end else end.at
+            would = _judge(finish - begin, limit)
+            if would is not status:
+                found.append(
+                    f"a later report puts {point} at {at(other.occurred_at)} (event "
+                    f"{other.event_id}, recorded {at(other.recorded_at)}), under which {name} "
+                    f"would be {would}; the first recorded report, {at(standing.at)}, stands"
+                )
+    return found
+
+
+def _delays(start: Reading, end: Reading) -> str:
+    """How late the end's source delivered its reports: its measured delay (or skew)."""
+    source = end.event.source
+    delays = [
+        (e.recorded_at - e.occurred_at).total_seconds()
+        for e in (start.event, end.event)
+        if e.source == source
+    ]
+    return f"{source}'s reports reached us {seconds(min(delays))} to {seconds(max(delays))} after their stamps"
 
 
 def _segment(
@@ -112,21 +185,38 @@ def _segment(
     limit_s: int,
     now: datetime,
     incidents: tuple[NetworkIncidentPayload, ...],
+    policy: Policy,
 ) -> SegmentResult:
-    start, end = readings.time(segment.start), readings.time(segment.end)
-    successor = readings.moved_on(segment.end)
-    moved_on = None if successor is None else successor.occurred_at
-    measure = _measure(start, end, moved_on, now, limit_s)
+    start = readings.points.get(segment.start)
+    end = readings.points.get(segment.end)
+    measure = _measure(
+        str(segment),
+        start,
+        end,
+        readings.moved_on(segment.end, cleared=False),
+        now,
+        limit_s,
+        policy,
+    )
 
     responsible: Responsible | None = None
     evidence: str | None = None
     if start is not None and measure.until is not None:
         finding = decide(
-            segment, start, measure.until, incidents, _repair_center(readings, segment)
+            segment, start.at, measure.until, incidents, _repair_center(readings, segment)
         )
         responsible = finding.responsible
         parts = []
-        if measure.status is SegmentStatus.BREACHED and measure.duration is not None:
+        if measure.note is not None:
+            parts.append(measure.note)
+        elif measure.status is SegmentStatus.INVALID and measure.duration is not None:
+            assert end is not None
+            parts.append(
+                f"{segment} measures {seconds(measure.duration)}: {segment.end} (event "
+                f"{end.event.event_id}) is stamped before {segment.start} (event "
+                f"{start.event.event_id}); a negative segment cannot be judged met"
+            )
+        elif measure.status is SegmentStatus.BREACHED and measure.duration is not None:
             parts.append(_breach(segment, readings, measure.duration, limit_s, end is None))
         if finding.network_evidence is not None:
             parts.append(finding.network_evidence)
@@ -134,24 +224,23 @@ def _segment(
 
     return SegmentResult(
         segment=segment,
-        start=_utc_or_none(start),
-        end=_utc_or_none(end),
+        start=_utc_or_none(None if start is None else start.at),
+        end=_utc_or_none(None if end is None else end.at),
         duration_s=None if measure.duration is None else measure.duration.total_seconds(),
         limit_s=limit_s,
         status=measure.status,
         responsible=responsible,
         evidence=evidence,
+        dispute=measure.dispute,
     )
 
 
 def _total(
     readings: Readings, policy: Policy, now: datetime, segments: list[SegmentResult]
 ) -> TotalResult:
-    start, end = readings.time(Point.A), readings.time(Point.H)
-    # Only the fault cleared can show the order went past H without H.
-    cleared = readings.fault_cleared
-    moved_on = None if cleared is None or end is not None else cleared.occurred_at
-    measure = _measure(start, end, moved_on, now, policy.total_limit_s)
+    start, end = readings.points.get(Point.A), readings.points.get(Point.H)
+    # Nothing but H ends the promise: a fault cleared without an arrival does not.
+    measure = _measure("A to H", start, end, None, now, policy.total_limit_s, policy)
     # Who broke the 45-minute promise: named only once it is broken, from the breached segments.
     responsible: list[Responsible] = []
     for result in segments if measure.status is SegmentStatus.BREACHED else ():
@@ -163,12 +252,13 @@ def _total(
         ):
             responsible.append(party)
     return TotalResult(
-        start=_utc_or_none(start),
-        end=_utc_or_none(end),
+        start=_utc_or_none(None if start is None else start.at),
+        end=_utc_or_none(None if end is None else end.at),
         duration_s=None if measure.duration is None else measure.duration.total_seconds(),
         limit_s=policy.total_limit_s,
         status=measure.status,
         responsible=responsible,
+        dispute=measure.dispute,
     )
 
 

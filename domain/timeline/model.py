@@ -21,7 +21,9 @@ class AnomalyCode(StrEnum):
     """What can be wrong with the reports behind a timeline."""
 
     DUPLICATE_POINT = "duplicate_point"
-    """Two different reports for one point; the earliest by the source clock is the point."""
+    """Two different reports for one point with the same stamp; harmless."""
+    CONFLICTING_POINT = "conflicting_point"
+    """A later report claims another time for a point; the first recorded report stands."""
     MISSING_POINT = "missing_point"
     """A point was never recorded although a later point (or the fault cleared) was."""
     OUT_OF_ORDER = "out_of_order"
@@ -53,6 +55,9 @@ class SegmentResult(_Frozen):
     responsible: Responsible | None
     """Who holds (or held) the order in this segment; ``None`` only when its start is unknown."""
     evidence: str | None
+    dispute: str | None = None
+    """Why the finding is contested (a conflicting report, or an end reported only after the
+    segment was visibly overdue); ``None`` when it is not. A contested ``met`` is ``disputed``."""
 
 
 class TotalResult(_Frozen):
@@ -64,6 +69,8 @@ class TotalResult(_Frozen):
     status: SegmentStatus
     responsible: list[Responsible]
     """The parties of the breached segments, in segment order, each once."""
+    dispute: str | None = None
+    """As for a segment: why A to H is contested, if it is."""
 
 
 class Timeline(_Frozen):

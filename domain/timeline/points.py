@@ -1,7 +1,9 @@
 """From a work order's events to its time points.
 
-Only what we knew by the as-of instant counts, an event posted twice counts once, and each point
-is set by the source's clock (``occurred_at``), never by the order the reports arrived in.
+Only what we knew by the as-of instant counts, and an event posted twice counts once. Each point
+is set by the **first report we recorded** for it (ADR 0005): a later report for the same point
+never moves it, whatever its stamp, so that the party answering for a segment cannot shorten it
+by posting again. The point's time is that report's stamp (``occurred_at``, the source's clock).
 """
 
 from collections.abc import Iterable
@@ -46,13 +48,29 @@ def event_order(event: WorkOrderEvent) -> tuple[datetime, datetime, str]:
     return (event.occurred_at, event.recorded_at, str(event.event_id))
 
 
+def record_order(event: WorkOrderEvent) -> tuple[datetime, datetime, str]:
+    """Our clock first: the order in which we learnt of the reports."""
+    return (event.recorded_at, event.occurred_at, str(event.event_id))
+
+
 @dataclass(frozen=True)
 class Reading:
-    """The reports behind one point: the one that sets it and any other distinct reports."""
+    """The reports behind one point: the first recorded, which sets it, and the later ones."""
 
     point: Point
     event: WorkOrderEventT
     others: tuple[WorkOrderEventT, ...]
+    """Later distinct reports for the point, in the order we recorded them."""
+
+    @property
+    def conflicting(self) -> tuple[WorkOrderEventT, ...]:
+        """Later reports that claim another time for the point."""
+        return tuple(e for e in self.others if e.occurred_at != self.event.occurred_at)
+
+    @property
+    def duplicates(self) -> tuple[WorkOrderEventT, ...]:
+        """Later reports that repeat the point's time (harmless)."""
+        return tuple(e for e in self.others if e.occurred_at == self.event.occurred_at)
 
     @property
     def at(self) -> datetime:
@@ -72,13 +90,16 @@ class Readings:
         reading = self.points.get(point)
         return None if reading is None else reading.at
 
-    def moved_on(self, point: Point) -> WorkOrderEventT | None:
-        """The first report that shows the order went past ``point``: a later point, else the
-        fault cleared (a crew cannot clear a fault it never reached)."""
+    def moved_on(self, point: Point, *, cleared: bool = True) -> WorkOrderEventT | None:
+        """The first report that shows the order went past ``point``: a later point, else (with
+        ``cleared``) the fault cleared, since a crew cannot clear a fault it never reached.
+
+        Judging a segment passes ``cleared=False``: a fault cleared without an arrival does not
+        release the crew from GH (nor the promise from A to H)."""
         for later in list(Point)[point.position + 1 :]:
             if later in self.points:
                 return self.points[later].event
-        return self.fault_cleared
+        return self.fault_cleared if cleared else None
 
 
 def read_events(work_order_id: UUID, events: Iterable[WorkOrderEventT], now: datetime) -> Readings:
@@ -117,7 +138,7 @@ def read_events(work_order_id: UUID, events: Iterable[WorkOrderEventT], now: dat
 
     points: dict[Point, Reading] = {}
     for point, posts in by_point.items():
-        first, *others = sorted(posts.values(), key=event_order)
+        first, *others = sorted(posts.values(), key=record_order)
         points[point] = Reading(point=point, event=first, others=tuple(others))
     return Readings(events=tuple(distinct), points=points, fault_cleared=cleared)
 

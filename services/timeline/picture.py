@@ -11,6 +11,8 @@ COLORS = {
     SegmentStatus.BREACHED: "#c62828",
     SegmentStatus.RUNNING: "#f9a825",
     SegmentStatus.INCOMPLETE: "#9e9e9e",
+    SegmentStatus.INVALID: "#6a1b9a",
+    SegmentStatus.DISPUTED: "#ef6c00",
 }
 WIDTH, LEFT, ROW, TOP = 960, 70, 34, 56
 

@@ -269,7 +269,13 @@ def test_reports_posted_out_of_order_give_the_same_timeline() -> None:
     assert timeline(posted) == timeline([*in_order[:6], stuck, h])
     assert timeline(posted) == timeline(list(reversed(posted)))
     assert timeline(posted).points == timeline(in_order).points
-    assert timeline(posted).segments == timeline(in_order).segments
+    # Only FG changes: its end came 21 minutes after FG was overdue by our records, so the
+    # stamp alone cannot make it met (ADR 0005).
+    stuck_fg, clean_fg = seg(timeline(posted), Segment.FG), seg(timeline(in_order), Segment.FG)
+    assert (clean_fg.status, stuck_fg.status) == (MET, SegmentStatus.DISPUTED)
+    assert "recorded only at 2026-11-02T08:31:00Z, 1260 s after FG" in (stuck_fg.dispute or "")
+    others = [s for s in timeline(posted).segments if s.segment is not Segment.FG]
+    assert others == [s for s in timeline(in_order).segments if s.segment is not Segment.FG]
 
 
 def test_an_event_posted_twice_counts_once() -> None:
@@ -288,18 +294,66 @@ def test_a_retried_report_is_one_report() -> None:
     assert t.anomalies == []
 
 
-def test_two_arrivals_take_the_earliest_and_say_so() -> None:
+def test_a_later_arrival_never_moves_the_first_recorded_one() -> None:
     events = order({**ON_TIME, Point.H: 31})
-    first = event(Point.H, minutes(30))
-    t = timeline([*events, first])
+    later = event(Point.H, minutes(30), recorded=minutes(32))  # earlier stamp, recorded later
+    t = timeline([*events, later])
 
-    assert t.points[Point.H] == minutes(30)
-    assert seg(t, Segment.GH).duration_s == 21 * 60
-    assert codes(t) == [(AnomalyCode.DUPLICATE_POINT, Point.H)]
-    duplicate = t.anomalies[0]
-    assert duplicate.event_ids == [first.event_id, events[7].event_id]
-    assert "08:30:00Z" in duplicate.message
-    assert "08:31:00Z" in duplicate.message
+    assert t.points[Point.H] == minutes(31)
+    assert seg(t, Segment.GH).duration_s == 22 * 60
+    assert codes(t) == [(AnomalyCode.CONFLICTING_POINT, Point.H)]
+    conflict = t.anomalies[0]
+    assert conflict.event_ids == [events[7].event_id, later.event_id]
+    assert "08:31:00Z" in conflict.message
+    assert "08:30:00Z" in conflict.message
+    # Met either way: the conflicting report changes nothing, so nothing is disputed.
+    assert (seg(t, Segment.GH).status, seg(t, Segment.GH).dispute) == (MET, None)
+
+
+def test_a_crew_cannot_post_its_late_arrival_away() -> None:
+    # The case: H 50 minutes after the call; a second `arrived` with a new report id
+    # stamped at 30 minutes, posted afterwards.
+    events = order({**ON_TIME, Point.H: 50})
+    second = event(Point.H, minutes(30), recorded=minutes(55), report_id="arrived-again")
+    t = timeline([*events, second])
+
+    assert t.points[Point.H] == minutes(50)
+    gh = seg(t, Segment.GH)
+    assert (gh.status, gh.responsible) == (BREACHED, STAFF)
+    assert (t.total.status, t.total.responsible) == (BREACHED, [STAFF])
+    assert "would be met" in (gh.dispute or "")
+    assert "the first recorded report, 2026-11-02T08:50:00Z, stands" in (gh.dispute or "")
+    assert "would be met" in (t.total.dispute or "")
+    # Stamped 25 minutes before it was posted: reported late, too.
+    assert codes(t) == [
+        (AnomalyCode.CONFLICTING_POINT, Point.H),
+        (AnomalyCode.REPORTED_LATE, Point.H),
+    ]
+
+
+def test_an_end_posted_after_a_live_breach_with_an_early_stamp_is_disputed() -> None:
+    events = order({p: m for p, m in ON_TIME.items() if p <= Point.F})  # F at 7, no G yet
+    assert seg(timeline(events, now_minutes=20), Segment.FG).status is BREACHED  # seen live
+    # At 20 minutes the unit posts G stamped at 9: within FG's 3 minutes by its stamp.
+    departed = event(Point.G, minutes(9), recorded=minutes(20))
+    t = timeline([*events, departed], now_minutes=21)
+
+    fg = seg(t, Segment.FG)
+    assert (fg.duration_s, fg.status) == (120, SegmentStatus.DISPUTED)
+    assert "recorded only at 2026-11-02T08:20:00Z, 600 s after FG had been overdue" in (
+        fg.dispute or ""
+    )
+    assert "reports reached us 5 s to 660 s after their stamps" in (fg.dispute or "")
+
+
+def test_an_order_that_moved_on_after_a_live_breach_stays_breached() -> None:
+    events = order({p: m for p, m in ON_TIME.items() if p <= Point.F})
+    arrived = event(Point.H, minutes(25), recorded=minutes(26))  # no G ever; H at 25
+    t = timeline([*events, arrived])
+    fg = seg(t, Segment.FG)
+    assert (fg.status, fg.responsible, fg.duration_s) == (BREACHED, STAFF, None)
+    assert "overdue by our records since 2026-11-02T08:10:00Z" in (fg.evidence or "")
+    assert seg(t, Segment.GH).status is INCOMPLETE  # no start
 
 
 def test_a_missing_point_leaves_its_segments_unjudged() -> None:
@@ -330,16 +384,18 @@ def test_a_missing_start_is_incomplete() -> None:
     assert codes(t) == [(AnomalyCode.MISSING_POINT, Point.A)]
 
 
-def test_fault_cleared_is_recorded_and_shows_a_missing_arrival() -> None:
+def test_fault_cleared_without_arrival_does_not_release_the_crew() -> None:
     at = dict(ON_TIME)
     del at[Point.H]
-    cleared = fault_cleared(minutes(70))
+    cleared = fault_cleared(minutes(20))
     t = timeline([*order(at), cleared])
 
-    assert t.fault_cleared_at == minutes(70)
-    assert seg(t, Segment.GH).status is INCOMPLETE
-    assert seg(t, Segment.GH).responsible is STAFF
-    assert (t.total.duration_s, t.total.status) == (None, INCOMPLETE)
+    assert t.fault_cleared_at == minutes(20)
+    gh = seg(t, Segment.GH)
+    assert (gh.status, gh.responsible, gh.duration_s) == (BREACHED, STAFF, 81 * 60)
+    assert (t.total.duration_s, t.total.status, t.total.responsible) == (90 * 60, BREACHED, [STAFF])
+    running = timeline([*order(at), cleared], now_minutes=21)
+    assert seg(running, Segment.GH).status is RUNNING
     assert codes(t) == [(AnomalyCode.MISSING_POINT, Point.H)]
     assert t.anomalies[0].event_ids == [cleared.event_id]
 
@@ -370,9 +426,10 @@ def test_a_clock_behind_makes_points_out_of_order() -> None:
     events = order({**ON_TIME, Point.G: 6.5})
     t = timeline(events)
 
-    assert statuses(t) == [MET] * 7
+    assert statuses(t) == [MET] * 5 + [SegmentStatus.INVALID, MET]
     fg = seg(t, Segment.FG)
-    assert (fg.duration_s, fg.status) == (-30, MET)
+    assert (fg.duration_s, fg.status, fg.responsible) == (-30, SegmentStatus.INVALID, STAFF)
+    assert "stamped before F" in (fg.evidence or "")
     assert seg(t, Segment.GH).duration_s == 1410
     assert sum(d or 0 for d in durations(t)) == t.total.duration_s == 1800
     assert codes(t) == [(AnomalyCode.OUT_OF_ORDER, Point.G)]
@@ -403,7 +460,7 @@ def test_out_of_order_inside_a_segment_names_it() -> None:
     assert codes(t) == [(AnomalyCode.OUT_OF_ORDER, Point.C)]
     assert t.anomalies[0].segment is Segment.BC
     assert durations(t)[:3] == [60, -30, 210]
-    assert statuses(t) == [MET, MET, BREACHED, MET, MET, MET, MET]
+    assert statuses(t) == [MET, SegmentStatus.INVALID, BREACHED, MET, MET, MET, MET]
 
 
 def test_an_event_stamped_after_now() -> None:

@@ -148,11 +148,17 @@ def _shape_is_complete(t: Timeline) -> None:
 
 
 def _both_ends_known_breached_iff_over_limit(t: Timeline) -> None:
+    """Over the limit is breached, negative is invalid, the rest met unless contested."""
     for s in t.segments:
         if s.start is not None and s.end is not None:
             assert s.duration_s == (s.end - s.start).total_seconds()
-            expected = SegmentStatus.BREACHED if s.duration_s > s.limit_s else SegmentStatus.MET
-            assert s.status is expected
+            if s.duration_s < 0:
+                assert s.status is SegmentStatus.INVALID
+            elif s.duration_s > s.limit_s:
+                assert s.status is SegmentStatus.BREACHED
+            else:
+                contested = SegmentStatus.DISPUTED if s.dispute else SegmentStatus.MET
+                assert s.status is contested
 
 
 def _every_breach_names_a_party_and_evidence(t: Timeline) -> None:
@@ -160,8 +166,11 @@ def _every_breach_names_a_party_and_evidence(t: Timeline) -> None:
     for s in breached:
         assert s.responsible is not None
         assert s.evidence
-        assert s.duration_s is not None
-        assert s.duration_s > s.limit_s
+        # Without a duration only when the order moved on after the segment was overdue.
+        assert s.duration_s is None or s.duration_s > s.limit_s
+        assert s.duration_s is not None or s.end is None
+    for s in t.segments:
+        assert s.status is not SegmentStatus.INVALID or (s.duration_s or 0) < 0
     promise_broken = t.total.status is SegmentStatus.BREACHED
     expected = list(dict.fromkeys(s.responsible for s in breached)) if promise_broken else []
     assert t.total.responsible == expected
@@ -181,3 +190,57 @@ def _late_order_has_a_segment_breached_or_unjudged(t: Timeline) -> None:
         assert any(
             s.status in (SegmentStatus.BREACHED, SegmentStatus.INCOMPLETE) for s in t.segments
         )
+
+
+# The guarantee of ADR 0005: once a segment (or A to H) is breached, nothing the crew's unit
+# posts afterwards — reports for any of E to H, with any stamps, recorded after the breach was
+# seen plus the tolerance — makes it met again. Every segment that the crew's posts can end is
+# checked, whoever answers for it (DE may be the network's), and so is the total.
+_EXTRA = st.lists(
+    st.tuples(
+        st.sampled_from([Point.E, Point.F, Point.G, Point.H]), _ms(-3600, 3600), _ms(1, 3600)
+    ),
+    min_size=1,
+    max_size=6,
+)
+_UNBENDABLE = {SegmentStatus.BREACHED, SegmentStatus.INVALID, SegmentStatus.DISPUTED}
+
+
+@settings(max_examples=400, deadline=None)
+@given(scenarios(), _EXTRA, _ms(0, 7200))
+def test_a_breach_cannot_be_posted_away(
+    scenario: Scenario, extra: list[tuple[Point, timedelta, timedelta]], later: timedelta
+) -> None:
+    before = scenario.timeline()
+    breached = [
+        s.segment
+        for s in before.segments
+        if s.status is SegmentStatus.BREACHED
+        and s.segment.end in (Point.E, Point.F, Point.G, Point.H)
+    ]
+    total_breached = before.total.status is SegmentStatus.BREACHED
+    if not breached and not total_breached:
+        return
+    grace = timedelta(seconds=DEFAULT_POLICY.record_gap_tolerance_s)
+    ids = iter(UUID(int=n) for n in range(5000, 6000))
+    # Stamps near the start of what is breached, where a post could shorten it if allowed.
+    starts = [before.segments[s.position].start for s in breached] + [before.total.start]
+    anchor = next(start for start in starts if start is not None)
+    posts = [
+        event(
+            point,
+            anchor + stamp,
+            recorded=scenario.now + grace + after,
+            event_id=next(ids),
+            report_id=f"extra-{n}",
+        )
+        for n, (point, stamp, after) in enumerate(extra)
+    ]
+    judged_at = max(p.recorded_at for p in posts) + later
+    after_posts = compute_timeline(
+        WO, [*scenario.events, *posts], DEFAULT_POLICY, judged_at, scenario.incidents
+    )
+    for segment in breached:
+        assert after_posts.segments[segment.position].status in _UNBENDABLE, segment
+    if total_breached:
+        assert after_posts.total.status in _UNBENDABLE
