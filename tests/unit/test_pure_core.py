@@ -12,6 +12,7 @@ ALLOWED = {
     "pydantic",
     "typing",
     "collections",
+    "contextlib",
     "dataclasses",
     "datetime",
     "enum",
