@@ -7,9 +7,10 @@ tolerance from our clock, either way, is refused and nothing is recorded. Crew r
 bound here: a unit that was offline may rightly post hours late, and the timeline flags it.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from domain.errors import StampOutOfTolerance
+from domain.timeline._format import at
 
 
 def check_live_stamp(
@@ -45,8 +46,3 @@ def span(duration: timedelta) -> str:
     if seconds or fraction or not parts:
         parts.append(f"{seconds + fraction:.3f}".rstrip("0").rstrip(".") + " s")
     return " ".join(parts)
-
-
-def at(moment: datetime) -> str:
-    """An instant on UTC, as the API spells it."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
