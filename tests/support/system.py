@@ -211,9 +211,7 @@ class Stack:
             **extra,
         }
 
-    def add(
-        self, name: str, service: str, database_url: str, **extra_env: str
-    ) -> ServiceProcess:
+    def add(self, name: str, service: str, database_url: str, **extra_env: str) -> ServiceProcess:
         """Start a process (not waiting for it) named ``name`` running ``service``."""
         assert name not in self.processes, f"{name} exists already"
         process = ServiceProcess(

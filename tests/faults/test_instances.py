@@ -1,0 +1,92 @@
+"""Two timeline instances in one consumer group; one is killed -9 mid-stream and the other takes
+its partitions over: nothing acknowledged is lost or applied twice."""
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+
+from contracts.topics import NETWORK, WORK_ORDERS
+from tests.faults.conftest import Faults
+from tests.support.desk import wait_for
+from tests.support.oracle import wait_caught_up
+
+pytestmark = pytest.mark.faults
+
+RATE = 3.0
+BEFORE_S, AFTER_S = 8.0, 8.0
+PARTITIONS = WORK_ORDERS.partitions + NETWORK.partitions
+"""What the timeline's group consumes."""
+
+
+@dataclass(frozen=True)
+class Group:
+    state: str
+    members: dict[str, int]
+    """Partitions assigned to each member (by member id)."""
+
+
+async def _describe(bootstrap: str, group_id: str) -> Group:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [response] = await admin.describe_consumer_groups([group_id])
+    finally:
+        await admin.close()
+    [group] = response.to_object()["groups"]
+    members = {}
+    for member in group["members"]:
+        raw = member["member_assignment"]
+        assigned = ConsumerProtocolMemberAssignment.decode(raw).assignment if raw else []
+        members[member["member_id"]] = sum(len(partitions) for _, partitions in assigned)
+    return Group(group["state"], members)
+
+
+def describe(faults: Faults) -> Group:
+    group_id = f"{faults.system.topic_prefix}timeline"
+    return asyncio.run(_describe(faults.system.kafka_bootstrap, group_id))
+
+
+def settled_with(faults: Faults, members: int) -> Group | None:
+    """The group once it is stable with ``members`` members sharing every partition."""
+    group = describe(faults)
+    stable = group.state == "Stable" and len(group.members) == members
+    shared = all(group.members.values()) and sum(group.members.values()) == PARTITIONS
+    return group if stable and shared else None
+
+
+def test_two_timelines_in_one_group_one_killed(faults: Faults) -> None:
+    timeline = faults.system.urls["timeline"]
+    second = faults.add_timeline("timeline-2")
+    try:
+        joined = wait_for(
+            "two timelines sharing the partitions", lambda: settled_with(faults, 2), 60
+        )
+        with faults.load(name="two-timelines") as load:
+            load.start_orders(RATE)
+            time.sleep(BEFORE_S)
+            before_kill = describe(faults)
+            second.kill9()
+            killed_at = time.monotonic()
+            wait_for("the survivor to own every partition", lambda: settled_with(faults, 1), 90)
+            takeover_s = time.monotonic() - killed_at
+            caught_up_s = wait_caught_up(
+                timeline, load.ledger, until=killed_at, timeout_s=60, since=killed_at
+            )
+            time.sleep(max(0.0, AFTER_S - (time.monotonic() - killed_at)))
+            ledger = load.stop()
+    finally:
+        faults.stack.remove("timeline-2")
+    summary = faults.check(
+        "two timelines, one killed",
+        ledger,
+        recovery_s={"takeover": takeover_s, "caught_up_after_kill": caught_up_s},
+        extra={
+            "partitions_before_kill": list(joined.members.values()),
+            "group_before_kill": before_kill.state,
+        },
+    )
+    faults.assert_holds(summary, logs=("timeline", "timeline-2"))
