@@ -32,18 +32,25 @@ def compute_timeline(
     ``incidents`` should likewise be the network incidents as known at ``now``.
 
     Each point is set by the first report we recorded for it, at that report's stamp; a later
-    report for the same point never moves it (``conflicting_point``, and the finding is
-    contested). A segment with both points is ``met`` when its duration is at most its limit,
-    ``breached`` when over, ``invalid`` when negative; with only its start it is ``running`` until
-    the limit has passed and ``breached`` after, unless a later point shows the order moved on
-    without its end (``incomplete`` with ``missing_point``; ``breached`` when the order moved on
-    only after the segment had been visibly overdue). A fault cleared never ends a segment.
-    Without its start a segment is ``incomplete``. A ``met`` that is contested (a conflicting
-    report that would change the finding, or an end recorded only after the segment had been
-    visibly overdue for longer than ``policy.record_gap_tolerance_s``) is ``disputed`` instead:
-    nothing the party answering for a breach posts afterwards turns it into ``met`` (ADR 0005).
-    A to H is judged the same way against the total limit. The result depends only on the
-    arguments, not on the order of ``events`` or ``incidents``.
+    report for the same point never moves it (``conflicting_point`` when it claims another
+    time, ``duplicate_point`` when it repeats the stamp). A segment with both points is ``met``
+    when its duration is at most its limit, ``breached`` when over, ``invalid`` when negative.
+    With only its start it is ``running`` until the limit has passed and ``breached`` after,
+    unless a later point shows the order moved on without its end: then ``incomplete`` (with
+    ``missing_point``), or ``breached`` if we learnt of it only after the segment had been
+    visibly overdue. A fault cleared never ends a segment nor A to H. Without its start a segment
+    is ``incomplete``.
+
+    A ``met`` that is contested is ``disputed`` instead, with the evidence in ``dispute``: a
+    conflicting report for either point would judge it not met, or its end was recorded more
+    than ``policy.record_gap_tolerance_s`` after the segment was visibly overdue by our own
+    records. A contested ``breached`` or ``invalid`` stays so (its ``dispute`` says why it was
+    contested). So nothing the party answering for a breach posts afterwards turns it into
+    ``met`` (ADR 0005). A to H is judged the same way against the total limit; its
+    ``responsible`` lists the parties of the ``breached`` segments once A to H is breached.
+
+    The result depends only on the arguments, not on the order of ``events`` or ``incidents``,
+    nor on an event being passed twice.
 
     Raises ``ValueError`` if ``now`` is naive or an event belongs to another work order.
     """
@@ -107,6 +114,7 @@ def _measure(
     moved_on: WorkOrderEventT | None,
     now: datetime,
     limit_s: int,
+    readings: Readings,
     policy: Policy,
 ) -> _Measure:
     limit = timedelta(seconds=limit_s)
@@ -121,13 +129,7 @@ def _measure(
         contests = _alternatives(name, start, end, limit, status)
         reported = end.event.recorded_at - overdue_since
         if status is SegmentStatus.MET and reported > tolerance:
-            contests.insert(
-                0,
-                f"{end.point} is stamped {at(end.at)}, within the limit, but was recorded only at "
-                f"{at(end.event.recorded_at)}, {seconds(reported)} after {name} had been overdue "
-                f"by our records (since {at(overdue_since)}); "
-                f"{_delays(start, end)}",
-            )
+            contests.insert(0, _reported_when_overdue(name, start, end, overdue_since, readings))
         if contests and status is SegmentStatus.MET:
             status = SegmentStatus.DISPUTED
         return _Measure(status, duration, end.at, dispute="; ".join(contests) or None)
@@ -137,7 +139,7 @@ def _measure(
             note = (
                 f"{name} had been overdue by our records since {at(overdue_since)} when the order "
                 f"moved on without {name[-1]} (event {moved_on.event_id}, {moved_on.event_type}, "
-                f"recorded {at(moved_on.recorded_at)})"
+                f"recorded {at(moved_on.recorded_at)}, {seconds(reported)} later)"
             )
             return _Measure(SegmentStatus.BREACHED, None, moved_on.occurred_at, note=note)
         return _Measure(SegmentStatus.INCOMPLETE, None, moved_on.occurred_at)
@@ -149,34 +151,53 @@ def _measure(
 def _alternatives(
     name: str, start: Reading, end: Reading, limit: timedelta, status: SegmentStatus
 ) -> list[str]:
-    """The conflicting reports that, put in place of the standing ones, would judge otherwise."""
+    """The conflicting reports that, put in place of the standing ones, would turn the finding
+    from met to not met or back (breached and invalid are alike here: neither is met)."""
+    met = status is SegmentStatus.MET
     found = []
-    for point, standing, others in (
-        (start.point, start, start.conflicting),
-        (end.point, end, end.conflicting),
-    ):
-        for other in others:
+    for standing in (start, end):
+        for other in standing.conflicting:
             begin = other.occurred_at if standing is start else start.at
             finish = other.occurred_at if standing is end else end.at
             would = _judge(finish - begin, limit)
-            if would is not status:
+            if (would is SegmentStatus.MET) is not met:
                 found.append(
-                    f"a later report puts {point} at {at(other.occurred_at)} (event "
+                    f"a later report puts {standing.point} at {at(other.occurred_at)} (event "
                     f"{other.event_id}, recorded {at(other.recorded_at)}), under which {name} "
-                    f"would be {would}; the first recorded report, {at(standing.at)}, stands"
+                    f"would be {would}, not {status}; the first recorded report stands: "
+                    f"{standing.point} at {at(standing.at)} (event {standing.event.event_id}, "
+                    f"recorded {at(standing.event.recorded_at)})"
                 )
     return found
 
 
-def _delays(start: Reading, end: Reading) -> str:
-    """How late the end's source delivered its reports: its measured delay (or skew)."""
-    source = end.event.source
+def _reported_when_overdue(
+    name: str, start: Reading, end: Reading, overdue_since: datetime, readings: Readings
+) -> str:
+    """Rule (b) of ADR 0005: the end came in only after the segment showed overdue."""
+    overdue_for = end.event.recorded_at - overdue_since
+    return (
+        f"{end.point} (event {end.event.event_id}) is stamped {at(end.at)}, within the limit "
+        f"after {start.point} at {at(start.at)} (event {start.event.event_id}, recorded "
+        f"{at(start.event.recorded_at)}), but was recorded only at "
+        f"{at(end.event.recorded_at)}, {seconds(overdue_for)} after {name} had been overdue by "
+        f"our records (since {at(overdue_since)}); judged by when we recorded it, {name} would "
+        f"be {SegmentStatus.BREACHED}; {_delays(end.event.source, readings)}"
+    )
+
+
+def _delays(source: str, readings: Readings) -> str:
+    """How late ``source`` delivered its reports on this order: its measured delay (or skew),
+    which tells a unit that was offline from one that posted late on purpose."""
     delays = [
         (e.recorded_at - e.occurred_at).total_seconds()
-        for e in (start.event, end.event)
+        for e in readings.events
         if e.source == source
     ]
-    return f"{source}'s reports reached us {seconds(min(delays))} to {seconds(max(delays))} after their stamps"
+    return (
+        f"{source}'s {len(delays)} report(s) on this order reached us "
+        f"{seconds(min(delays))} to {seconds(max(delays))} after their stamps"
+    )
 
 
 def _segment(
@@ -196,6 +217,7 @@ def _segment(
         readings.moved_on(segment.end, cleared=False),
         now,
         limit_s,
+        readings,
         policy,
     )
 
@@ -212,9 +234,10 @@ def _segment(
         elif measure.status is SegmentStatus.INVALID and measure.duration is not None:
             assert end is not None
             parts.append(
-                f"{segment} measures {seconds(measure.duration)}: {segment.end} (event "
-                f"{end.event.event_id}) is stamped before {segment.start} (event "
-                f"{start.event.event_id}); a negative segment cannot be judged met"
+                f"{segment} measures {seconds(measure.duration)}: {segment.end} is stamped "
+                f"{at(end.at)} (event {end.event.event_id}), before {segment.start} at "
+                f"{at(start.at)} (event {start.event.event_id}); a negative segment cannot be "
+                f"judged met"
             )
         elif measure.status is SegmentStatus.BREACHED and measure.duration is not None:
             parts.append(_breach(segment, readings, measure.duration, limit_s, end is None))
@@ -240,8 +263,10 @@ def _total(
 ) -> TotalResult:
     start, end = readings.points.get(Point.A), readings.points.get(Point.H)
     # Nothing but H ends the promise: a fault cleared without an arrival does not.
-    measure = _measure("A to H", start, end, None, now, policy.total_limit_s, policy)
+    measure = _measure("A to H", start, end, None, now, policy.total_limit_s, readings, policy)
     # Who broke the 45-minute promise: named only once it is broken, from the breached segments.
+    # A disputed segment is not a breach here: its stamps say met, and the dispute says why
+    # that is doubted; A to H carries its own dispute when it is contested.
     responsible: list[Responsible] = []
     for result in segments if measure.status is SegmentStatus.BREACHED else ():
         party = result.responsible

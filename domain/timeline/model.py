@@ -56,8 +56,10 @@ class SegmentResult(_Frozen):
     """Who holds (or held) the order in this segment; ``None`` only when its start is unknown."""
     evidence: str | None
     dispute: str | None = None
-    """Why the finding is contested (a conflicting report, or an end reported only after the
-    segment was visibly overdue); ``None`` when it is not. A contested ``met`` is ``disputed``."""
+    """Why the finding is contested, ``None`` when it is not: a conflicting report that would
+    judge it otherwise (both reports, both stamps, the other outcome), or an end recorded only
+    after the segment was visibly overdue (for how long, and the reporting source's measured
+    delay). A contested ``met`` is ``disputed``; a contested ``breached`` or ``invalid`` stays."""
 
 
 class TotalResult(_Frozen):
@@ -68,7 +70,9 @@ class TotalResult(_Frozen):
     limit_s: int
     status: SegmentStatus
     responsible: list[Responsible]
-    """The parties of the breached segments, in segment order, each once."""
+    """Once A to H is breached, the parties of the ``breached`` segments, in segment order, each
+    once; empty otherwise. A ``disputed`` segment is not counted as a breach here (its stamps say
+    met); A to H is itself ``disputed`` when its own finding is contested."""
     dispute: str | None = None
     """As for a segment: why A to H is contested, if it is."""
 

@@ -4,6 +4,8 @@ Only what we knew by the as-of instant counts, and an event posted twice counts 
 is set by the **first report we recorded** for it (ADR 0005): a later report for the same point
 never moves it, whatever its stamp, so that the party answering for a segment cannot shorten it
 by posting again. The point's time is that report's stamp (``occurred_at``, the source's clock).
+A unit's retry (its report id again, with the same stamp) is the same report; anything else is
+another report, kept beside the standing one for the anomalies and the disputes.
 """
 
 from collections.abc import Iterable
@@ -24,6 +26,7 @@ from contracts.envelope import WorkOrderEvent
 from contracts.intake import CallEnded, WorkOrderIssued
 from contracts.registry import WorkOrderEventT
 from domain.policy import Point
+from domain.timeline._format import at
 
 POINT_OF: dict[type[WorkOrderEvent], Point] = {
     CallEnded: Point.A,
@@ -91,14 +94,21 @@ class Readings:
         return None if reading is None else reading.at
 
     def moved_on(self, point: Point, *, cleared: bool = True) -> WorkOrderEventT | None:
-        """The first report that shows the order went past ``point``: a later point, else (with
-        ``cleared``) the fault cleared, since a crew cannot clear a fault it never reached.
+        """The first report we recorded that shows the order went past ``point``: a report for a
+        later point, else (with ``cleared``) the fault cleared, since a crew cannot clear a fault
+        it never reached.
 
-        Judging a segment passes ``cleared=False``: a fault cleared without an arrival does not
-        release the crew from GH (nor the promise from A to H)."""
-        for later in list(Point)[point.position + 1 :]:
-            if later in self.points:
-                return self.points[later].event
+        Our clock picks it, not the stamps: the question it answers is *when did we learn* that
+        the order had moved on (a segment then overdue by our records stays breached). Judging a
+        segment passes ``cleared=False``: a fault cleared without an arrival does not release the
+        crew from GH (nor the promise from A to H)."""
+        later = [
+            self.points[after].event
+            for after in list(Point)[point.position + 1 :]
+            if after in self.points
+        ]
+        if later:
+            return min(later, key=record_order)
         return self.fault_cleared if cleared else None
 
 
@@ -119,28 +129,32 @@ def read_events(work_order_id: UUID, events: Iterable[WorkOrderEventT], now: dat
             copies.setdefault(event.event_id, []).append(event)
     distinct = sorted((_one_of(same_id) for same_id in copies.values()), key=event_order)
 
-    by_point: dict[Point, dict[str, WorkOrderEventT]] = {}
+    by_point: dict[Point, dict[tuple[str, ...], WorkOrderEventT]] = {}
     cleared: FaultCleared | None = None
-    for event in distinct:
+    # In the order we recorded them, so that the first kept of anything is the first recorded.
+    for event in sorted(distinct, key=record_order):
         if isinstance(event, FaultCleared):
-            if cleared is None:  # `distinct` is in source-clock order: the first is the earliest
+            if cleared is None:
                 cleared = event
             continue
-        point = POINT_OF[type(event)]
-        posts = by_point.setdefault(point, {})
-        # A unit's retry repeats its report_id under a new event id: still one report.
-        key = (
-            f"report:{event.payload.report_id}"
-            if isinstance(event.payload, CrewReportPayload)
-            else f"event:{event.event_id}"
-        )
-        posts.setdefault(key, event)
+        posts = by_point.setdefault(POINT_OF[type(event)], {})
+        posts.setdefault(_report_key(event), event)
 
     points: dict[Point, Reading] = {}
     for point, posts in by_point.items():
-        first, *others = sorted(posts.values(), key=record_order)
+        first, *others = posts.values()  # insertion order: the order we recorded them
         points[point] = Reading(point=point, event=first, others=tuple(others))
     return Readings(events=tuple(distinct), points=points, fault_cleared=cleared)
+
+
+def _report_key(event: WorkOrderEventT) -> tuple[str, ...]:
+    """What makes two events one report. A unit's retry repeats its report id (unique per
+    vehicle) under a new event id, with the same stamp: still one report. The same report id with
+    another stamp is not a retry but another claim, so it is kept apart (and conflicts)."""
+    if isinstance(event.payload, CrewReportPayload):
+        payload = event.payload
+        return ("report", payload.vehicle_id, payload.report_id, at(event.occurred_at))
+    return ("event", str(event.event_id))
 
 
 def _one_of(same_id: list[WorkOrderEventT]) -> WorkOrderEventT:

@@ -122,9 +122,11 @@ def event(
     return CrewArrived(**crew)
 
 
-def fault_cleared(occurred: datetime, *, recorded: datetime | None = None) -> FaultCleared:
+def fault_cleared(
+    occurred: datetime, *, recorded: datetime | None = None, event_id: UUID | None = None
+) -> FaultCleared:
     return FaultCleared(
-        event_id=new_id(),
+        event_id=event_id or new_id(),
         occurred_at=occurred,
         recorded_at=recorded if recorded is not None else occurred + DELAY,
         correlation_id=CORRELATION,
