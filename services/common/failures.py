@@ -20,9 +20,18 @@ _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 
 def is_transient(err: BaseException) -> bool:
     """True when ``err`` comes from an outage or contention that waiting can cure."""
-    if isinstance(err, OSError | asyncio.TimeoutError | asyncpg.InterfaceError | KafkaError):
-        # InterfaceError: the client lost its connection ("connection is closed"); KafkaError:
-        # every broker-side failure, including a failed commit after a rebalance.
+    if isinstance(
+        err,
+        OSError
+        | asyncio.TimeoutError
+        | asyncpg.InterfaceError
+        | asyncpg.InternalClientError
+        | KafkaError,
+    ):
+        # InterfaceError: the client lost its connection ("connection is closed");
+        # InternalClientError: asyncpg's protocol state broken by a server shutting down mid-call
+        # ("cannot switch to state 15"); KafkaError: every broker-side failure, including a
+        # failed commit after a rebalance.
         return True
     if isinstance(err, asyncpg.PostgresError):
         sqlstate = getattr(err, "sqlstate", None) or ""

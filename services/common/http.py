@@ -60,6 +60,7 @@ def install(app: FastAPI, settings: ServiceSettings) -> None:
         TimeoutError,
         asyncpg.PostgresError,
         asyncpg.InterfaceError,
+        asyncpg.InternalClientError,
         KafkaError,
         ConcurrentWrite,
     ):

@@ -25,6 +25,9 @@ from tests.support.oracle import Summary
 from tests.support.system import SERVICES, ServiceProcess, Stack, System, Watchdog, started_stack
 
 CREWS = 4
+SCENARIO_TIMEOUT_S = 420
+"""Above pytest's 300 s: a scenario that fails waits out its catch-up deadlines and should still
+report what it found rather than be cut off."""
 
 
 def not_restartable(infra: Infra) -> str | None:
@@ -180,9 +183,11 @@ class Faults:
         options.setdefault("dispatch_database_url", self.system.database_urls["dispatch"])
         return oracle.check(scenario, ledger, rebuild=self.rebuild, **options)
 
-    def log_tails(self, names: tuple[str, ...] = SERVICES, lines: int = 30) -> str:
+    def log_tails(self, names: tuple[str, ...] = SERVICES, lines: int = 40) -> str:
+        """The end of each log without the access lines: the errors and warnings."""
         return "\n".join(
-            f"--- {name} ({self.process(name).log}):\n{self.process(name).log_tail(lines)}"
+            f"--- {name} ({self.process(name).log}), access lines left out:\n"
+            + self.process(name).log_tail(lines, skip_access=True)
             for name in names
             if name in self.stack.processes
         )

@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from tests.faults.conftest import Faults
+from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
 
 RATE = 2.0
 COPIES = 10

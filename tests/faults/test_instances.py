@@ -10,11 +10,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from contracts.topics import NETWORK, WORK_ORDERS
-from tests.faults.conftest import Faults
+from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
 from tests.support.desk import wait_for
 from tests.support.oracle import wait_caught_up
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
 
 RATE = 3.0
 BEFORE_S, AFTER_S = 8.0, 8.0
@@ -74,7 +74,7 @@ def test_two_timelines_in_one_group_one_killed(faults: Faults) -> None:
             wait_for("the survivor to own every partition", lambda: settled_with(faults, 1), 90)
             takeover_s = time.monotonic() - killed_at
             caught_up_s = wait_caught_up(
-                timeline, load.ledger, until=killed_at, timeout_s=60, since=killed_at
+                timeline, load.ledger, until=killed_at, timeout_s=45, since=killed_at
             )
             time.sleep(max(0.0, AFTER_S - (time.monotonic() - killed_at)))
             ledger = load.stop()

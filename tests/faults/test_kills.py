@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from tests.faults.conftest import Faults
+from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
 from tests.support.oracle import wait_caught_up
 from tests.support.system import SERVICES
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
 
 RATE = 3.0
 """New orders per second (nine writes each)."""
@@ -29,7 +29,7 @@ def test_kill_9_and_restart_loses_nothing(faults: Faults, service: str) -> None:
         process.start().wait_ready()
         ready_s = time.monotonic() - restarted_at
         caught_up_s = wait_caught_up(
-            timeline, load.ledger, until=restarted_at, timeout_s=60, since=restarted_at
+            timeline, load.ledger, until=restarted_at, timeout_s=45, since=restarted_at
         )
         time.sleep(max(0.0, AFTER_S - (time.monotonic() - restarted_at)))
         ledger = load.stop()

@@ -6,11 +6,11 @@ import time
 import psycopg
 import pytest
 
-from tests.faults.conftest import Faults
+from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
 from tests.support.desk import wait_for
 from tests.support.oracle import wait_caught_up
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
 
 DUPLICATE = """
 INSERT INTO received_events (event_id, event_type, work_order_id, occurred_at, recorded_at,

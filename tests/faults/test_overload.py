@@ -9,11 +9,11 @@ from uuid import uuid4
 
 import pytest
 
-from tests.faults.conftest import Faults
+from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
 from tests.support.load import now_iso
 from tests.support.system import ServiceProcess
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
 
 UNITS = 32
 """Vehicles (and clients of the closed loop that measures the capacity)."""
@@ -83,7 +83,7 @@ def test_overload_is_shed_bounded_and_recovers_by_itself(faults: Faults) -> None
     dispatch = faults.process("dispatch")
     vehicles = faults.vehicles(UNITS)
     [probe] = faults.vehicles(1)  # outside the ledger: the probe's reports are not the load's
-    with faults.load(name="overload", timeout_s=BOUND_S + 5, give_up_s=90) as load:
+    with faults.load(name="overload", timeout_s=BOUND_S + 5, give_up_s=60) as load:
         capacity = load.measure_capacity(vehicles, MEASURE_S, WARM_UP_S)
         rate = OVERLOAD * capacity
         print(f"\n[overload] capacity {capacity:.0f} reports/s; offering {rate:.0f}/s", flush=True)

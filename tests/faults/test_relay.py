@@ -17,11 +17,11 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.topics import WORK_ORDERS
-from tests.faults.conftest import Faults
+from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
 from tests.support.desk import wait_for
 from tests.support.load import Order, Request, now_iso
 
-pytestmark = pytest.mark.faults
+pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
 
 RATE = 3.0
 HOLD = """

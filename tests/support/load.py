@@ -227,7 +227,7 @@ class Ledger:
             "shed_with_retry_after": sum(a.retry_after is not None for a in shed),
             "timeouts": sum("Timeout" in (a.error or "") for a in attempts),
             "longest_request_s": round(max((a.took_s for a in attempts), default=0.0), 3),
-            "slowest": _slowest(attempts),
+            "slowest": _slowest(attempts, self.started),
             "skipped": dict(self.skipped),
         }
 
@@ -366,11 +366,14 @@ class RawHttp:
             writer.close()
 
 
-def _slowest(attempts: list[Attempt]) -> str | None:
+def _slowest(attempts: list[Attempt], since: float) -> str | None:
     if not attempts:
         return None
     a = max(attempts, key=lambda a: a.took_s)
-    return f"{a.step} to {a.service}: {a.status or a.error} after {a.took_s:.2f} s"
+    return (
+        f"{a.step} to {a.service}: {a.status or a.error} after {a.took_s:.2f} s, "
+        f"sent {a.at - since:.1f} s into the load"
+    )
 
 
 RETRY_ALWAYS = frozenset({429})
@@ -460,7 +463,7 @@ class Load:
         crews: Sequence[Crew],
         *,
         name: str = "load",
-        give_up_s: float = 90.0,
+        give_up_s: float = 60.0,
         timeout_s: float = 15.0,
         burst: int = 0,
         progress_every_s: float = 5.0,
@@ -615,7 +618,7 @@ class Load:
     def stop_generator(self, name: str) -> None:
         self._loop.call_soon_threadsafe(self._generators[name].set)
 
-    def stop(self, drain_s: float = 120.0) -> Ledger:
+    def stop(self, drain_s: float = 60.0) -> Ledger:
         """No new work; wait (at most ``drain_s``) for the work under way to be acknowledged."""
         for name in self._generators:
             self.stop_generator(name)

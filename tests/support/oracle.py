@@ -378,7 +378,7 @@ def check(
     *,
     rebuild: Callable[[], AbstractContextManager[str]] | None,
     dispatch_database_url: str | None = None,
-    catch_up_s: float = 90.0,
+    catch_up_s: float = 60.0,
     recovery_s: dict[str, float | None] | None = None,
     extra: dict[str, Any] | None = None,
     shed_give_ups_allowed: bool = False,

@@ -11,6 +11,7 @@ of every exit it had to undo.
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -32,6 +33,7 @@ from tests.support.infra import ROOT, Infra
 
 SERVICES = ("intake", "dispatch", "timeline")
 READY_S = 90.0
+_ACCESS = re.compile(r'INFO: +[\d.]+:\d+ - "')
 
 
 @dataclass(frozen=True)
@@ -157,11 +159,15 @@ class ServiceProcess:
                 return int(line.split()[1])
         raise RuntimeError(f"no VmRSS for {self.name} (pid {self.pid})")
 
-    def log_tail(self, lines: int = 40) -> str:
+    def log_tail(self, lines: int = 40, *, skip_access: bool = False) -> str:
+        """The log's last ``lines`` lines; with ``skip_access``, leaving out uvicorn's one line
+        per request, so that what went wrong is not drowned by what went right."""
         if not self.log.exists():
             return f"(no log at {self.log})"
-        text = self.log.read_text(errors="replace").splitlines()[-lines:]
-        return "\n".join(f"  {self.name}| {line}" for line in text)
+        text = self.log.read_text(errors="replace").splitlines()
+        if skip_access:
+            text = [line for line in text if not _ACCESS.match(line)]
+        return "\n".join(f"  {self.name}| {line}" for line in text[-lines:])
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from services.common.supervision import TaskHealth, TaskState, backoff_s, superv
         asyncpg.DeadlockDetectedError("deadlock detected"),
         asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
         asyncpg.InterfaceError("connection is closed"),
+        asyncpg.InternalClientError("cannot switch to state 15; another operation is in progress"),
         CommitFailedError("rebalanced"),
         KafkaConnectionError("Unable to bootstrap"),
     ],
