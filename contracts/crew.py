@@ -6,7 +6,17 @@ post, repeated on a retry, so a retried post is recognised and changes nothing.
 
 from typing import Literal
 
-from contracts.envelope import Contract, Identifier, Position, WorkOrderEvent
+from pydantic import Field
+
+from contracts.envelope import Contract, Identifier, Position, Text, WorkOrderEvent
+
+
+class RepairRecord(Contract):
+    """What the crew found and did, reported with the fault cleared."""
+
+    cause: Text
+    action: Text
+    material: Text | None = None
 
 
 class CrewReportPayload(Contract):
@@ -14,6 +24,7 @@ class CrewReportPayload(Contract):
     crew_id: Identifier
     report_id: Identifier
     position: Position | None = None
+    repair: RepairRecord | None = Field(default=None, description="With a fault cleared only.")
 
 
 class _CrewReport(WorkOrderEvent):

@@ -1,4 +1,5 @@
-"""Events the 95598 customer service center produces: the call has ended (A), the order is issued (B)."""
+"""Events the 95598 customer service center produces: the call ended (A), the order issued (B),
+the customer called back (the order closed)."""
 
 from typing import Annotated, Literal
 
@@ -27,6 +28,7 @@ class CallEndedPayload(Contract):
     location: Position | None = None
     fault: Fault
     agent_id: Identifier
+    district: Identifier | None = Field(default=None, description="For routing the order.")
 
 
 class CallEnded(WorkOrderEvent):
@@ -40,6 +42,11 @@ class CallEnded(WorkOrderEvent):
 class WorkOrderIssuedPayload(Contract):
     duty_chief_id: Identifier
     repair_center_id: Identifier
+    department: Text | None = Field(default=None, description="Whose business the fault is.")
+    trade: Identifier | None = None
+    routing_rule_id: Identifier | None = Field(
+        default=None, description="The routing rule that chose the repair center, if one did."
+    )
 
 
 class WorkOrderIssued(WorkOrderEvent):
@@ -48,3 +55,17 @@ class WorkOrderIssued(WorkOrderEvent):
     event_type: Literal["WorkOrderIssued"] = "WorkOrderIssued"
     schema_version: Literal[1] = 1
     payload: WorkOrderIssuedPayload
+
+
+class WorkOrderClosedPayload(Contract):
+    satisfied: bool
+    comment: Text | None = None
+    agent_id: Identifier | None = None
+
+
+class WorkOrderClosed(WorkOrderEvent):
+    """The 95598 center called the customer back (``occurred_at``) and closed the order."""
+
+    event_type: Literal["WorkOrderClosed"] = "WorkOrderClosed"
+    schema_version: Literal[1] = 1
+    payload: WorkOrderClosedPayload

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, TypeAdapter
 
+from contracts.capacity import CapacityAlertRaised
 from contracts.crew import (
     CrewArrived,
     CrewDeparted,
@@ -15,11 +16,23 @@ from contracts.crew import (
     OrderAcceptedByCrew,
     OrderReachedCrew,
 )
-from contracts.dispatch import WorkOrderDispatched, WorkOrderReceived
-from contracts.intake import CallEnded, WorkOrderIssued
+from contracts.dispatch import (
+    DispatchBlocked,
+    WorkOrderDispatched,
+    WorkOrderRecalled,
+    WorkOrderReceived,
+)
+from contracts.escalations import EscalationCallRecorded, EscalationClosed, EscalationRaised
+from contracts.intake import CallEnded, WorkOrderClosed, WorkOrderIssued
 from contracts.network import NetworkIncidentRecorded
+from contracts.reference import CrewDefined, RepairCenterDefined, RoutingRuleDefined, VehicleDefined
 from contracts.upcasting import UPCASTERS, upcast
-from contracts.vehicles import VehicleDeviceFaultReported, VehiclePositionReported
+from contracts.vehicles import (
+    VehicleAvailabilityChanged,
+    VehicleDeviceFaultReported,
+    VehicleDeviceRepaired,
+    VehiclePositionReported,
+)
 
 WorkOrderEventT = (
     CallEnded
@@ -31,9 +44,25 @@ WorkOrderEventT = (
     | CrewDeparted
     | CrewArrived
     | FaultCleared
+    | WorkOrderRecalled
+    | DispatchBlocked
+    | WorkOrderClosed
 )
+VehicleEventT = (
+    VehiclePositionReported
+    | VehicleDeviceFaultReported
+    | VehicleDeviceRepaired
+    | VehicleAvailabilityChanged
+)
+EscalationEventT = EscalationRaised | EscalationCallRecorded | EscalationClosed
+ReferenceEventT = RepairCenterDefined | CrewDefined | VehicleDefined | RoutingRuleDefined
 AnyEvent = (
-    WorkOrderEventT | VehiclePositionReported | VehicleDeviceFaultReported | NetworkIncidentRecorded
+    WorkOrderEventT
+    | VehicleEventT
+    | NetworkIncidentRecorded
+    | EscalationEventT
+    | ReferenceEventT
+    | CapacityAlertRaised
 )
 
 EVENT_CLASSES: tuple[type[AnyEvent], ...] = AnyEvent.__args__

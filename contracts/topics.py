@@ -25,7 +25,13 @@ NETWORK = TopicSpec("repair.network.v1")
 ESCALATIONS = TopicSpec("repair.escalations.v1")
 """The escalation ladder of rules 1 and 2: raised, phoned, closed; keyed by work order id."""
 
+REFERENCE_DATA = TopicSpec("repair.reference-data.v1")
+"""Repair centers, crews, vehicles and routing rules as defined over time, keyed by what they define."""
+
+CAPACITY = TopicSpec("repair.capacity.v1")
+"""Rule 5: capacity alerts, keyed by repair center, department and trade."""
+
 DEAD_LETTERS = TopicSpec("repair.dead-letters.v1", partitions=1)
 """Messages a consumer could not apply, with the reason in headers; keyed as the original."""
 
-ALL_TOPICS = (WORK_ORDERS, VEHICLES, NETWORK, ESCALATIONS, DEAD_LETTERS)
+ALL_TOPICS = (WORK_ORDERS, VEHICLES, NETWORK, ESCALATIONS, REFERENCE_DATA, CAPACITY, DEAD_LETTERS)

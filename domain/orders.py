@@ -23,16 +23,19 @@ from contracts import (
     CrewArrived,
     CrewDeparted,
     CrewReportPayload,
+    DispatchBlocked,
     FaultCleared,
     OrderAcceptedByCrew,
     OrderReachedCrew,
     Position,
+    WorkOrderClosed,
     WorkOrderDispatched,
     WorkOrderDispatchedPayload,
     WorkOrderEvent,
     WorkOrderEventT,
     WorkOrderIssued,
     WorkOrderIssuedPayload,
+    WorkOrderRecalled,
     WorkOrderReceived,
     WorkOrderReceivedPayload,
 )
@@ -62,18 +65,26 @@ class Outcome(Generic[E_co]):
 
 @dataclass(frozen=True)
 class OrderState:
-    """What the write side needs to know of one order: the first event of each step."""
+    """What the write side needs to know of one order: the first event of each step, and every
+    dispatch attempt with the recalls that ended them (rule 4)."""
 
     work_order_id: UUID
     call: CallEnded | None = None
     issued: WorkOrderIssued | None = None
     received: WorkOrderReceived | None = None
-    dispatched: WorkOrderDispatched | None = None
+    dispatches: tuple[WorkOrderDispatched, ...] = ()
+    """Every attempt, in the order we recorded them."""
+    recalls: tuple[WorkOrderRecalled, ...] = ()
     crew_reports: tuple[CrewReportEvent, ...] = field(default_factory=tuple)
+    blocked: tuple[DispatchBlocked, ...] = ()
+    closed: WorkOrderClosed | None = None
 
     @classmethod
     def fold(cls, work_order_id: UUID, events: Iterable[WorkOrderEventT]) -> "OrderState":
-        call = issued = received = dispatched = None
+        call = issued = received = closed = None
+        dispatches: list[WorkOrderDispatched] = []
+        recalls: list[WorkOrderRecalled] = []
+        blocked: list[DispatchBlocked] = []
         reports: list[CrewReportEvent] = []
         for event in sorted(events, key=lambda e: e.recorded_at):
             match event:
@@ -84,14 +95,53 @@ class OrderState:
                 case WorkOrderReceived():
                     received = received or event
                 case WorkOrderDispatched():
-                    dispatched = dispatched or event
+                    dispatches.append(event)
+                case WorkOrderRecalled():
+                    recalls.append(event)
+                case DispatchBlocked():
+                    blocked.append(event)
+                case WorkOrderClosed():
+                    closed = closed or event
                 case _:
                     reports.append(event)
-        return cls(work_order_id, call, issued, received, dispatched, tuple(reports))
+        return cls(
+            work_order_id,
+            call,
+            issued,
+            received,
+            tuple(dispatches),
+            tuple(recalls),
+            tuple(reports),
+            tuple(blocked),
+            closed,
+        )
 
     @property
     def exists(self) -> bool:
         return self.call is not None or self.issued is not None
+
+    def recall_of(self, dispatched: WorkOrderDispatched) -> WorkOrderRecalled | None:
+        return next(
+            (r for r in self.recalls if r.payload.dispatch_event_id == dispatched.event_id), None
+        )
+
+    @property
+    def dispatched(self) -> WorkOrderDispatched | None:
+        """The attempt under way: the last dispatch, unless it was recalled."""
+        if not self.dispatches or self.recall_of(self.dispatches[-1]) is not None:
+            return None
+        return self.dispatches[-1]
+
+    def reports_of(self, dispatched: WorkOrderDispatched) -> tuple[CrewReportEvent, ...]:
+        """What the unit reported about one attempt (its reports are caused by its dispatch)."""
+        return tuple(r for r in self.crew_reports if r.causation_id == dispatched.event_id)
+
+    @property
+    def done(self) -> bool:
+        """Nothing is left to do for the order on a vehicle: closed, or its fault cleared."""
+        return self.closed is not None or any(
+            isinstance(r, FaultCleared) for r in self.crew_reports
+        )
 
 
 def _same_or_conflict(

@@ -1,4 +1,7 @@
-"""Request and answer bodies of the dispatch API (repair centers' and crews' words)."""
+"""Request and answer bodies of the dispatch API (repair centers' and crews' words).
+
+Reference data bodies (``RepairCenter``, ``Crew``, ``Leader``, ``Vehicle``) are the contracts' own.
+"""
 
 from datetime import datetime
 from typing import Annotated, Literal
@@ -7,34 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, Field
 
 from contracts import Contract, Position
-from contracts.envelope import Identifier, Phone, Text
-
-
-class RepairCenter(Contract):
-    name: Text
-    phone: Phone
-
-
-class Leader(Contract):
-    name: Text
-    phone: Phone
-
-
-class Crew(Contract):
-    repair_center_id: Identifier
-    department: Text
-    trade: Identifier = Field(description="e.g. 'low_voltage', '10kv', 'service_drop'.")
-    co_located: bool = Field(description="Shares the repair center's office (DE limit 2 min).")
-    leaders: Annotated[list[Leader], Field(min_length=2, max_length=2)] = Field(
-        description="The two leaders the repair center phones when the crew cannot be reached."
-    )
-    name: Text | None = None
-    phone: Phone | None = None
-
-
-class Vehicle(Contract):
-    crew_id: Identifier
-    plate: Identifier | None = None
+from contracts.envelope import Identifier, Text
 
 
 class ReceiptRequest(Contract):

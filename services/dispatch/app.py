@@ -12,7 +12,7 @@ from services.common import http
 from services.common.consumer import Consumes, Subscription
 from services.common.runtime import running
 from services.common.settings import ServiceSettings
-from services.dispatch import routes_network, routes_orders, routes_vehicles
+from services.dispatch import routes_network, routes_orders, routes_reference, routes_vehicles
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -38,7 +38,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version="1",
         lifespan=lifespan,
     )
-    for module in (routes_orders, routes_vehicles, routes_network):
+    for module in (routes_orders, routes_vehicles, routes_reference, routes_network):
         app.include_router(module.router)
     http.install(app, settings)
     return app

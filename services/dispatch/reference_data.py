@@ -3,10 +3,9 @@
 from dataclasses import dataclass
 from typing import TypeVar
 
-from contracts import Contract
+from contracts import Contract, Crew, RepairCenter, Vehicle
 from domain.errors import InvalidReference, NotFound
 from services.common.db import Connection
-from services.dispatch.api_models import Crew, RepairCenter, Vehicle
 
 M = TypeVar("M", bound=Contract)
 

@@ -8,6 +8,7 @@ from contracts import (
     DeviceFaultReportedPayload,
     Envelope,
     PositionReportedPayload,
+    Vehicle,
     VehicleDeviceFaultReported,
     VehiclePositionReported,
 )
@@ -25,7 +26,6 @@ from services.dispatch.api_models import (
     PositionReport,
     Report,
     ReportAnswer,
-    Vehicle,
 )
 
 AnyReport = OrderReport | PositionReport | DeviceFaultReport

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 
-from contracts import WorkOrderDispatchedPayload, WorkOrderReceivedPayload
+from contracts import Crew, Vehicle, WorkOrderDispatchedPayload, WorkOrderReceivedPayload
 from domain.errors import InvalidReference, NotFound
 from domain.orders import OrderState, decide_dispatch, decide_receipt
 from services.common.answers import Recorded, recorded
@@ -16,7 +16,7 @@ from services.common.event_store import work_order_events
 from services.common.http import RuntimeDep
 from services.common.runtime import Runtime
 from services.dispatch import reference_data
-from services.dispatch.api_models import Crew, DispatchRequest, OrderView, ReceiptRequest, Vehicle
+from services.dispatch.api_models import DispatchRequest, OrderView, ReceiptRequest
 
 router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
 WorkOrderId = Annotated[UUID, Path(description="The id intake gave the work order.")]

@@ -1,15 +1,13 @@
-"""What GPS units and the people who keep reference data post to dispatch."""
+"""What GPS units post to dispatch, and what dispatch knows of each vehicle."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Response
 
-from contracts import Contract
 from contracts.envelope import Identifier
 from services.common.answers import answered
 from services.common.http import RuntimeDep
-from services.dispatch import reference_data
-from services.dispatch.api_models import Crew, RepairCenter, Report, ReportAnswer, Vehicle
+from services.dispatch.api_models import Report, ReportAnswer
 from services.dispatch.reports import record_report
 
 router = APIRouter(prefix="/v1")
@@ -28,52 +26,3 @@ async def vehicle_report(
     late and out of order; the unit's clock (`occurred_at`) orders them on the timeline.
     """
     return answered(await record_report(runtime, vehicle_id, report), response)
-
-
-async def _put(runtime: RuntimeDep, key: str, body: Contract, response: Response) -> None:
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        created = await reference_data.put(conn, key, body)
-    response.status_code = 201 if created else 200
-
-
-@router.put("/repair-centers/{repair_center_id}", tags=["reference data"])
-async def put_repair_center(
-    repair_center_id: Id, body: RepairCenter, runtime: RuntimeDep, response: Response
-) -> RepairCenter:
-    """Create (201) or replace (200) a repair center."""
-    await _put(runtime, repair_center_id, body, response)
-    return body
-
-
-@router.get("/repair-centers/{repair_center_id}", tags=["reference data"])
-async def get_repair_center(repair_center_id: Id, runtime: RuntimeDep) -> RepairCenter:
-    async with runtime.pool.acquire() as conn:
-        return await reference_data.get(conn, RepairCenter, repair_center_id)
-
-
-@router.put("/crews/{crew_id}", tags=["reference data"])
-async def put_crew(crew_id: Id, body: Crew, runtime: RuntimeDep, response: Response) -> Crew:
-    """Create (201) or replace (200) a crew; its repair center must exist."""
-    await _put(runtime, crew_id, body, response)
-    return body
-
-
-@router.get("/crews/{crew_id}", tags=["reference data"])
-async def get_crew(crew_id: Id, runtime: RuntimeDep) -> Crew:
-    async with runtime.pool.acquire() as conn:
-        return await reference_data.get(conn, Crew, crew_id)
-
-
-@router.put("/vehicles/{vehicle_id}", tags=["reference data"])
-async def put_vehicle(
-    vehicle_id: Id, body: Vehicle, runtime: RuntimeDep, response: Response
-) -> Vehicle:
-    """Create (201) or replace (200) a vehicle; its crew must exist."""
-    await _put(runtime, vehicle_id, body, response)
-    return body
-
-
-@router.get("/vehicles/{vehicle_id}", tags=["reference data"])
-async def get_vehicle(vehicle_id: Id, runtime: RuntimeDep) -> Vehicle:
-    async with runtime.pool.acquire() as conn:
-        return await reference_data.get(conn, Vehicle, vehicle_id)

@@ -108,8 +108,7 @@ def test_another_body_for_a_step_is_refused_with_the_first_bodys_facts() -> None
     assert reissued.value.differs == ("issued_at", "duty_chief_id")
     assert reissued.value.first == {
         "issued_at": "2026-11-23T08:01:00Z",
-        "duty_chief_id": "chief",
-        "repair_center_id": "rc-1",
+        **ISSUE.model_dump(mode="json"),
     }
 
 
