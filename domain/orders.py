@@ -13,7 +13,7 @@ a retry only with the same body; another body is refused with the first one's fa
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, assert_never
 from uuid import UUID, uuid4
 
 from contracts import (
@@ -29,6 +29,7 @@ from contracts import (
     OrderReachedCrew,
     Position,
     WorkOrderClosed,
+    WorkOrderClosedPayload,
     WorkOrderDispatched,
     WorkOrderDispatchedPayload,
     WorkOrderEvent,
@@ -36,6 +37,7 @@ from contracts import (
     WorkOrderIssued,
     WorkOrderIssuedPayload,
     WorkOrderRecalled,
+    WorkOrderRecalledPayload,
     WorkOrderReceived,
     WorkOrderReceivedPayload,
 )
@@ -102,8 +104,16 @@ class OrderState:
                     blocked.append(event)
                 case WorkOrderClosed():
                     closed = closed or event
-                case _:
+                case (
+                    OrderReachedCrew()
+                    | OrderAcceptedByCrew()
+                    | CrewDeparted()
+                    | CrewArrived()
+                    | FaultCleared()
+                ):
                     reports.append(event)
+                case _:
+                    assert_never(event)
         return cls(
             work_order_id,
             call,
@@ -270,6 +280,12 @@ def decide_dispatch(
         return _same_or_conflict(
             state.dispatched, "dispatched_at", dispatched_at, payload, "dispatched"
         )
+    last_recall = state.recall_of(state.dispatches[-1]) if state.dispatches else None
+    if last_recall is not None and dispatched_at < last_recall.occurred_at:
+        raise ImpossibleStep(
+            f"dispatched_at {dispatched_at.isoformat()} is before the recall of the previous "
+            f"attempt ({last_recall.occurred_at.isoformat()}): a new attempt comes after it"
+        )
     check_live_stamp("dispatched_at", dispatched_at, recorded_at, tolerance)
     event = WorkOrderDispatched(
         **WorkOrderDispatched.fields_from(state.received),
@@ -326,3 +342,93 @@ def require_dispatched_to(state: OrderState, vehicle_id: str) -> WorkOrderDispat
             f"work order {state.work_order_id} was never dispatched to vehicle {vehicle_id!r}"
         )
     return dispatched
+
+
+def decide_recall(
+    state: OrderState,
+    reason: str,
+    requested_by: str,
+    recalled_at: datetime,
+    recorded_at: datetime,
+    source: str,
+    *,
+    report_id: str | None = None,
+) -> Outcome[WorkOrderRecalled]:
+    """Rule 4: the attempt under way is withdrawn from its vehicle, so the order can go elsewhere.
+
+    A retry (the same reason, requester and stamp for the attempt just recalled) is answered
+    again. Nothing is recalled once the crew is on site or the fault cleared: the order is
+    no longer waiting on a vehicle.
+    """
+    if not state.exists:
+        raise NotFound(f"no work order {state.work_order_id} has reached dispatch")
+    if state.dispatched is None and state.dispatches:
+        last = state.recall_of(state.dispatches[-1])
+        if last is not None:
+            return _same_or_conflict(
+                last,
+                "recalled_at",
+                recalled_at,
+                last.payload.model_copy(update={"reason": reason, "requested_by": requested_by}),
+                "recalled",
+            )
+    attempt = state.dispatched
+    if attempt is None:
+        raise ImpossibleStep(
+            f"work order {state.work_order_id} is not dispatched: nothing to recall"
+        )
+    if state.done or any(isinstance(r, CrewArrived) for r in state.reports_of(attempt)):
+        raise ImpossibleStep(
+            f"work order {state.work_order_id}: the crew of vehicle "
+            f"{attempt.payload.vehicle_id!r} is already on site; it cannot be recalled"
+        )
+    if recalled_at < attempt.occurred_at:
+        raise ImpossibleStep(
+            f"recalled_at {recalled_at.isoformat()} is before the dispatch it would recall "
+            f"({attempt.occurred_at.isoformat()})"
+        )
+    event = WorkOrderRecalled(
+        **WorkOrderRecalled.fields_from(attempt),
+        work_order_id=state.work_order_id,
+        occurred_at=recalled_at,
+        recorded_at=recorded_at,
+        source=source,
+        payload=WorkOrderRecalledPayload(
+            dispatch_event_id=attempt.event_id,
+            repair_center_id=attempt.payload.repair_center_id,
+            crew_id=attempt.payload.crew_id,
+            vehicle_id=attempt.payload.vehicle_id,
+            reason=reason,
+            requested_by=requested_by,
+            report_id=report_id,
+        ),
+    )
+    return Outcome(event, is_new=True)
+
+
+def decide_close(
+    state: OrderState,
+    payload: WorkOrderClosedPayload,
+    called_back_at: datetime,
+    recorded_at: datetime,
+    source: str,
+    *,
+    tolerance: timedelta,
+) -> Outcome[WorkOrderClosed]:
+    """The 95598 center called the customer back and closes the order, once."""
+    if state.call is None:
+        raise NotFound(f"no work order {state.work_order_id}")
+    if state.closed is not None:
+        return _same_or_conflict(state.closed, "called_back_at", called_back_at, payload, "closed")
+    if state.issued is None:
+        raise ImpossibleStep(f"work order {state.work_order_id} was never issued: no callback yet")
+    check_live_stamp("called_back_at", called_back_at, recorded_at, tolerance)
+    event = WorkOrderClosed(
+        **WorkOrderClosed.fields_from(state.issued),
+        work_order_id=state.work_order_id,
+        occurred_at=called_back_at,
+        recorded_at=recorded_at,
+        source=source,
+        payload=payload,
+    )
+    return Outcome(event, is_new=True)

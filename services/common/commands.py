@@ -1,12 +1,12 @@
 """Decide, then record: one transaction reads an order's events, asks the core, stores the answer."""
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 from uuid import UUID
 
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
-from contracts import WorkOrderEvent
+from contracts import WorkOrderEvent, WorkOrderEventT
 from domain.orders import OrderState, Outcome
 from services.common.db import Connection
 from services.common.event_store import (
@@ -37,26 +37,40 @@ async def in_transaction(runtime: Runtime, work: Callable[[Connection], Awaitabl
     raise AssertionError("unreachable: tenacity reraises the last ConcurrentWrite")
 
 
+Follow = Callable[[Connection, OrderState, WorkOrderEventT], Awaitable[None]]
+"""What a service keeps in step with an order's new event (its projections, its timers): called
+in the transaction that records the event, with the order's state including it."""
+
+
 async def decide_and_append(
     conn: Connection,
     topic_prefix: str,
     work_order_id: UUID,
     decide: Callable[[OrderState], Outcome[E]],
+    follow: Follow | None = None,
 ) -> Outcome[E]:
-    """Apply ``decide`` to the order's current state; store the event if it is new."""
+    """Apply ``decide`` to the order's current state; store the event if it is new, and let
+    ``follow`` update what depends on it in the same transaction."""
     stream = work_order_stream(work_order_id)
     version = await stream_version(conn, stream)
-    outcome = decide(OrderState.fold(work_order_id, await work_order_events(conn, work_order_id)))
+    past = await work_order_events(conn, work_order_id)
+    outcome = decide(OrderState.fold(work_order_id, past))
     if outcome.is_new:
         await append(conn, stream, version, [outcome.event], topic_prefix)
+        if follow is not None:
+            event = cast("WorkOrderEventT", outcome.event)  # every E is one of the union
+            await follow(conn, OrderState.fold(work_order_id, [*past, event]), event)
     return outcome
 
 
 async def decide_once(
-    runtime: Runtime, work_order_id: UUID, decide: Callable[[OrderState], Outcome[E]]
+    runtime: Runtime,
+    work_order_id: UUID,
+    decide: Callable[[OrderState], Outcome[E]],
+    follow: Follow | None = None,
 ) -> Outcome[E]:
     """``decide_and_append`` in a transaction of its own."""
     prefix = runtime.settings.topic_prefix
     return await in_transaction(
-        runtime, lambda conn: decide_and_append(conn, prefix, work_order_id, decide)
+        runtime, lambda conn: decide_and_append(conn, prefix, work_order_id, decide, follow)
     )

@@ -11,11 +11,12 @@ import asyncpg
 
 from contracts import Envelope, WorkOrderEvent, WorkOrderEventT, parse_event
 from services.common.db import Connection
+from services.common.failures import Contention
 
 OUTBOX_CHANNEL = "outbox"
 
 
-class ConcurrentWrite(Exception):
+class ConcurrentWrite(Contention):
     """Another request appended to the same stream first; re-read and decide again."""
 
 

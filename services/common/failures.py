@@ -18,8 +18,14 @@ from aiokafka.errors import KafkaError
 _TRANSIENT_SQLSTATE_CLASSES = frozenset({"08", "40", "53", "57", "58"})
 
 
+class Contention(Exception):
+    """Another writer got there first: deciding again, against what it wrote, will do."""
+
+
 def is_transient(err: BaseException) -> bool:
     """True when ``err`` comes from an outage or contention that waiting can cure."""
+    if isinstance(err, Contention):
+        return True
     if isinstance(
         err,
         OSError

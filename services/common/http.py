@@ -42,7 +42,7 @@ def _infrastructure_error(request: Request, exc: Exception) -> JSONResponse:
     The transaction that would have recorded the request did not commit, so a retry with the
     same body is safe; ``Retry-After`` says when.
     """
-    if is_transient(exc) or isinstance(exc, ConcurrentWrite):
+    if is_transient(exc):
         log.warning("%s %s: 503, %s", request.method, request.url.path, describe(exc))
         return JSONResponse(
             {"detail": f"temporarily unavailable, nothing was recorded: {describe(exc)}"},

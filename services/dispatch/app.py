@@ -6,39 +6,64 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts import AnyEvent, CallEnded, WorkOrderIssued
+from contracts import AnyEvent, CallEnded, WorkOrderClosed, WorkOrderIssued
 from contracts.topics import WORK_ORDERS
 from services.common import http
 from services.common.consumer import Consumes, Subscription
 from services.common.runtime import running
-from services.common.settings import ServiceSettings
-from services.dispatch import routes_network, routes_orders, routes_reference, routes_vehicles
+from services.dispatch import (
+    effects,
+    escalations,
+    routes_escalations,
+    routes_network,
+    routes_orders,
+    routes_reference,
+    routes_vehicles,
+)
+from services.dispatch.settings import DispatchSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _from_intake(event: AnyEvent) -> bool:
     # Dispatch learns of an order from intake's events; the order's later steps are its own.
-    return isinstance(event, CallEnded | WorkOrderIssued)
+    return isinstance(event, CallEnded | WorkOrderIssued | WorkOrderClosed)
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or ServiceSettings()  # read from the environment
-    consumes = Consumes("dispatch", (WORK_ORDERS,), Subscription(wants=_from_intake))
+def create_app(settings: DispatchSettings | None = None) -> FastAPI:
+    settings = settings or DispatchSettings()  # read from the environment
+    consumes = Consumes(
+        "dispatch",
+        (WORK_ORDERS,),
+        Subscription(wants=_from_intake, apply=effects.consumed(settings)),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running(settings, MIGRATIONS, publishes=True, consumes=consumes) as runtime:
+        async with running(
+            settings,
+            MIGRATIONS,
+            publishes=True,
+            consumes=consumes,
+            tasks={"escalation_timers": escalations.timer_task},
+        ) as runtime:
             app.state.runtime = runtime
             yield
 
     app = FastAPI(
         title="repair-dispatch dispatch",
-        summary="For repair centers and crews: take orders in (C), dispatch (D), GPS reports (E–H).",
+        summary="For repair centers and crews: take orders in (C), dispatch (D), GPS reports (E–H), "
+        "recalls, vehicles' queues and availability, escalations.",
         version="1",
         lifespan=lifespan,
     )
-    for module in (routes_orders, routes_vehicles, routes_reference, routes_network):
+    for module in (
+        routes_orders,
+        routes_vehicles,
+        routes_reference,
+        routes_network,
+        routes_escalations,
+    ):
         app.include_router(module.router)
     http.install(app, settings)
     return app
