@@ -95,6 +95,48 @@ class Candidate:
     reason: str
 
 
+def of_group(vehicle: Fleet, department: str | None, trade: str | None) -> bool:
+    """Right department and trade for an order that names them (an order naming none fits all)."""
+    return (department is None or vehicle.department == department) and (
+        trade is None or vehicle.trade == trade
+    )
+
+
+def blocked_reason(department: str | None, trade: str | None, fleet: Iterable[Fleet]) -> str | None:
+    """Rule 5: why the order cannot go to a suitable standby vehicle (right department and trade,
+    on standby, its unit working), or None when one stands by."""
+    group = [v for v in fleet if of_group(v, department, trade)]
+    if any(v.state is VehicleState.STANDBY and not v.device_faulty for v in group):
+        return None
+    if not group:
+        return f"no vehicle of {department or 'any department'} / {trade or 'any trade'} here"
+    busy = sum(v.state in _BUSIEST_FIRST for v in group)
+    unavailable = sum(v.state is VehicleState.UNAVAILABLE for v in group)
+    faulty = sum(v.state is VehicleState.STANDBY and v.device_faulty for v in group)
+    return (
+        f"no suitable vehicle on standby among {len(group)}: {busy} busy, "
+        f"{unavailable} unavailable, {faulty} on standby with a faulty GPS unit"
+    )
+
+
+def dispatch_warnings(vehicle: Fleet) -> list[str]:
+    """What a dispatcher should know when sending an order to ``vehicle`` (as it stood before):
+    the dispatch is recorded all the same, since the repair center may have no better choice."""
+    out = []
+    if vehicle.device_faulty:
+        out.append(
+            f"the GPS unit of vehicle {vehicle.vehicle_id} is reported faulty (rule 7): the order "
+            "may not reach it; phone the crew"
+        )
+    if vehicle.state is VehicleState.UNAVAILABLE:
+        out.append(f"vehicle {vehicle.vehicle_id} is unavailable: its crew said it cannot set off")
+    elif vehicle.state is not VehicleState.STANDBY:
+        out.append(
+            f"vehicle {vehicle.vehicle_id} is {vehicle.state.value}: the order joins its queue"
+        )
+    return out
+
+
 def great_circle_km(a: Position, b: Position) -> float:
     """Haversine distance on a sphere of the Earth's mean radius."""
     lat1, lon1, lat2, lon2 = map(math.radians, (a.lat, a.lon, b.lat, b.lon))
@@ -112,9 +154,7 @@ def rank_candidates(
     before faulty ones, then nearest to the fault (unknown distance last), then vehicle id."""
 
     def fits(v: Fleet) -> bool:
-        return (department is None or v.department == department) and (
-            trade is None or v.trade == trade
-        )
+        return of_group(v, department, trade)
 
     def distance(v: Fleet) -> float | None:
         if fault_at is None or v.position is None:

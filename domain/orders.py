@@ -28,6 +28,7 @@ from contracts import (
     OrderAcceptedByCrew,
     OrderReachedCrew,
     Position,
+    RepairRecord,
     WorkOrderClosed,
     WorkOrderClosedPayload,
     WorkOrderDispatched,
@@ -306,6 +307,7 @@ def decide_crew_report(
     position: Position | None,
     occurred_at: datetime,
     recorded_at: datetime,
+    repair: RepairRecord | None = None,
 ) -> Outcome[CrewReportEvent]:
     """E, F, G, H or fault cleared, from the GPS unit of the vehicle the order was sent to.
 
@@ -319,6 +321,7 @@ def decide_crew_report(
         crew_id=dispatched.payload.crew_id,
         report_id=report_id,
         position=position,
+        repair=repair,
     )
     cls = CREW_REPORTS[report_type]
     event = cls(

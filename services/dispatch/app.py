@@ -18,6 +18,7 @@ from services.dispatch import (
     routes_network,
     routes_orders,
     routes_reference,
+    routes_repair_centers,
     routes_vehicles,
 )
 from services.dispatch.settings import DispatchSettings
@@ -63,6 +64,7 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
         routes_reference,
         routes_network,
         routes_escalations,
+        routes_repair_centers,
     ):
         app.include_router(module.router)
     http.install(app, settings)

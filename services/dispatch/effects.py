@@ -2,23 +2,27 @@
 
 An event dispatch writes (C, D, E–H, a recall) and one it consumes from intake (A, B, the
 callback) go through the same ``follow``: the order board (the repair centers' inboxes and the
-vehicles' queues) and the escalation ladder's timers never disagree with the events.
+vehicles' queues), the escalation ladder's timers and the capacity check (rule 5) never disagree
+with the events.
 """
 
-from contracts import AnyEvent, WorkOrderEventT
+from contracts import AnyEvent, WorkOrderEventT, WorkOrderRecalled
 from domain.orders import OrderState
 from services.common.commands import Follow
 from services.common.consumer import Handler
 from services.common.db import Connection
 from services.common.event_store import work_order_events
-from services.dispatch import board, escalations
+from services.dispatch import board, capacity, escalations
 from services.dispatch.settings import DispatchSettings
 
 
 def follower(settings: DispatchSettings) -> Follow:
     async def follow(conn: Connection, state: OrderState, event: WorkOrderEventT) -> None:
         await board.refresh(conn, state)
+        if isinstance(event, WorkOrderRecalled):
+            await board.note_recall(conn, event)
         await escalations.follow(conn, settings, state, event)
+        await capacity.follow(conn, settings, state, event)
 
     return follow
 

@@ -1,34 +1,47 @@
 """What a GPS unit posts: recorded once per report id, answered the same way on every retry."""
 
+from datetime import datetime
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import TypeAdapter
 
 from contracts import (
     DeviceFaultReportedPayload,
+    DeviceRepairedPayload,
     Envelope,
     PositionReportedPayload,
     Vehicle,
     VehicleDeviceFaultReported,
+    VehicleDeviceRepaired,
+    VehicleEvent,
     VehiclePositionReported,
+    WorkOrderRecalled,
 )
-from domain.orders import OrderState, decide_crew_report, require_dispatched_to
+from domain.orders import (
+    OrderState,
+    Outcome,
+    decide_crew_report,
+    decide_recall,
+    require_dispatched_to,
+)
 from services.common.clock import utc_now
-from services.common.commands import decide_and_append, in_transaction
+from services.common.commands import Follow, decide_and_append, in_transaction
 from services.common.db import Connection
 from services.common.event_store import append, stream_version, work_order_events
 from services.common.idempotency import Answered, Scope, once
 from services.common.runtime import Runtime
-from services.dispatch import reference_data
+from services.dispatch import effects, fleet, reference_data
 from services.dispatch.api_models import (
+    AnyReport,
     DeviceFaultReport,
+    DeviceRepairedReport,
     OrderReport,
     PositionReport,
+    RecallRequest,
     Report,
     ReportAnswer,
 )
-
-AnyReport = OrderReport | PositionReport | DeviceFaultReport
+from services.dispatch.settings import dispatch_settings
 
 REPORTS: Scope[AnyReport, ReportAnswer] = Scope(
     name="vehicle-report",
@@ -44,11 +57,13 @@ async def record_report(
     runtime: Runtime, vehicle_id: str, report: AnyReport
 ) -> Answered[ReportAnswer]:
     """The answer, fresh for the first post of a report id, stored for a retry of it."""
+    follow = effects.follower(dispatch_settings(runtime))
+    prefix = runtime.settings.topic_prefix
 
     async def work(conn: Connection) -> Answered[ReportAnswer]:
         async def first_post() -> ReportAnswer:
             await reference_data.get(conn, Vehicle, vehicle_id)  # 404 for a unit we do not know
-            event = await _record(conn, runtime.settings.topic_prefix, vehicle_id, report)
+            event = await _record(conn, prefix, follow, vehicle_id, report)
             return ReportAnswer(
                 vehicle_id=vehicle_id,
                 report_id=report.report_id,
@@ -67,58 +82,111 @@ async def record_report(
 
 
 async def _record(
-    conn: Connection,
-    prefix: str,
-    vehicle_id: str,
-    report: AnyReport,
+    conn: Connection, prefix: str, follow: Follow, vehicle_id: str, report: AnyReport
 ) -> Envelope:
     now = utc_now()
-    if isinstance(report, OrderReport):
-        outcome = await decide_and_append(
-            conn,
-            prefix,
-            report.work_order_id,
-            lambda state: decide_crew_report(
-                state,
-                report.type,
-                vehicle_id,
-                report.report_id,
-                report.position,
-                report.occurred_at,
-                now,
-            ),
-        )
-        return outcome.event
-    payload: PositionReportedPayload | DeviceFaultReportedPayload
-    cls: type[VehiclePositionReported | VehicleDeviceFaultReported]
-    if isinstance(report, PositionReport):
-        cls = VehiclePositionReported
-        payload = PositionReportedPayload(report_id=report.report_id, position=report.position)
-    else:
-        cls = VehicleDeviceFaultReported
-        payload = DeviceFaultReportedPayload(
-            report_id=report.report_id, description=report.description, position=report.position
-        )
-    event = cls.model_validate(
-        {
-            **await _story(conn, vehicle_id, report.work_order_id),
-            "vehicle_id": vehicle_id,
-            "work_order_id": report.work_order_id,
-            "occurred_at": report.occurred_at,
-            "recorded_at": now,
-            "source": f"gps-unit:{vehicle_id}",
-            "payload": payload,
-        }
+    if report.position is not None:
+        await fleet.note_position(conn, vehicle_id, report.position, report.occurred_at)
+    if isinstance(report, OrderReport | RecallRequest):
+        return await _record_on_order(conn, prefix, follow, vehicle_id, report, now)
+    event = _vehicle_event(
+        report, await _story(conn, vehicle_id, report.work_order_id), vehicle_id, now
     )
     stream = f"vehicle-{vehicle_id}"
     await append(conn, stream, await stream_version(conn, stream), [event], prefix)
+    if isinstance(event, VehicleDeviceFaultReported | VehicleDeviceRepaired):
+        await fleet.note_device(conn, event)
     return event
+
+
+async def _record_on_order(
+    conn: Connection,
+    prefix: str,
+    follow: Follow,
+    vehicle_id: str,
+    report: OrderReport | RecallRequest,
+    now: datetime,
+) -> Envelope:
+    if isinstance(report, RecallRequest):
+
+        def decide_unit_recall(state: OrderState) -> Outcome[WorkOrderRecalled]:
+            require_dispatched_to(state, vehicle_id)
+            return decide_recall(
+                state,
+                report.reason,
+                f"gps-unit:{vehicle_id}",
+                report.occurred_at,
+                now,
+                f"gps-unit:{vehicle_id}",
+                report_id=report.report_id,
+            )
+
+        recall = await decide_and_append(
+            conn, prefix, report.work_order_id, decide_unit_recall, follow
+        )
+        return recall.event
+    outcome = await decide_and_append(
+        conn,
+        prefix,
+        report.work_order_id,
+        lambda state: decide_crew_report(
+            state,
+            report.type,
+            vehicle_id,
+            report.report_id,
+            report.position,
+            report.occurred_at,
+            now,
+            report.repair,
+        ),
+        follow,
+    )
+    return outcome.event
+
+
+def _vehicle_event(
+    report: PositionReport | DeviceFaultReport | DeviceRepairedReport,
+    story: dict[str, UUID],
+    vehicle_id: str,
+    now: datetime,
+) -> VehicleEvent:
+    fields: dict[str, object] = {
+        **story,
+        "vehicle_id": vehicle_id,
+        "work_order_id": report.work_order_id,
+        "occurred_at": report.occurred_at,
+        "recorded_at": now,
+        "source": f"gps-unit:{vehicle_id}",
+    }
+    if isinstance(report, PositionReport):
+        return VehiclePositionReported.model_validate(
+            {
+                **fields,
+                "payload": PositionReportedPayload(
+                    report_id=report.report_id, position=report.position
+                ),
+            }
+        )
+    if isinstance(report, DeviceFaultReport):
+        payload: DeviceFaultReportedPayload | DeviceRepairedPayload = DeviceFaultReportedPayload(
+            report_id=report.report_id, description=report.description, position=report.position
+        )
+        return VehicleDeviceFaultReported.model_validate({**fields, "payload": payload})
+    payload = DeviceRepairedPayload(
+        report_id=report.report_id, description=report.description, position=report.position
+    )
+    return VehicleDeviceRepaired.model_validate({**fields, "payload": payload})
 
 
 async def _story(conn: Connection, vehicle_id: str, work_order_id: UUID | None) -> dict[str, UUID]:
     """Correlation: the order's story when the unit names the order it carries, else the vehicle's."""
     if work_order_id is None:
-        return {"correlation_id": uuid5(NAMESPACE_URL, f"repair-dispatch:vehicle:{vehicle_id}")}
+        return vehicle_story(vehicle_id)
     state = OrderState.fold(work_order_id, await work_order_events(conn, work_order_id))
     dispatched = require_dispatched_to(state, vehicle_id)
     return {"correlation_id": dispatched.correlation_id, "causation_id": dispatched.event_id}
+
+
+def vehicle_story(vehicle_id: str) -> dict[str, UUID]:
+    """The correlation of what a vehicle says of itself, outside any order's story."""
+    return {"correlation_id": uuid5(NAMESPACE_URL, f"repair-dispatch:vehicle:{vehicle_id}")}

@@ -6,17 +6,34 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Response
 
-from contracts import Crew, Vehicle, WorkOrderDispatchedPayload, WorkOrderReceivedPayload
+from contracts import (
+    Crew,
+    Vehicle,
+    WorkOrderDispatched,
+    WorkOrderDispatchedPayload,
+    WorkOrderRecalled,
+    WorkOrderReceivedPayload,
+)
 from domain.errors import InvalidReference, NotFound
-from domain.orders import OrderState, decide_dispatch, decide_receipt
+from domain.fleet import dispatch_warnings, rank_candidates
+from domain.orders import OrderState, Outcome, decide_dispatch, decide_recall, decide_receipt
 from services.common.answers import Recorded, recorded
 from services.common.clock import utc_now
-from services.common.commands import decide_once
+from services.common.commands import Follow, decide_and_append, decide_once, in_transaction
+from services.common.db import Connection
 from services.common.event_store import work_order_events
 from services.common.http import RuntimeDep
 from services.common.runtime import Runtime
-from services.dispatch import reference_data
-from services.dispatch.api_models import DispatchRequest, OrderView, ReceiptRequest
+from services.dispatch import effects, fleet, reference_data
+from services.dispatch.api_models import (
+    CandidatesView,
+    DispatchAnswer,
+    DispatchRequest,
+    OrderView,
+    RecallBody,
+    ReceiptRequest,
+)
+from services.dispatch.settings import dispatch_settings
 
 router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
 WorkOrderId = Annotated[UUID, Path(description="The id intake gave the work order.")]
@@ -40,16 +57,20 @@ async def receipt(
         lambda state: decide_receipt(
             state, payload, request.received_at, utc_now(), source, tolerance=tolerance
         ),
+        _follow(runtime),
     )
     return recorded(outcome, response)
 
 
-@router.post("/{work_order_id}/dispatch", status_code=201, response_model=Recorded)
+@router.post("/{work_order_id}/dispatch", status_code=201, response_model=DispatchAnswer)
 async def dispatch(
     work_order_id: WorkOrderId, request: DispatchRequest, runtime: RuntimeDep, response: Response
-) -> Recorded:
+) -> DispatchAnswer:
     """Point D: the repair center sends the order to a crew and its vehicle's GPS unit.
 
+    A vehicle holds a queue: a busy vehicle may be sent another order. `warnings` says what the
+    dispatcher should know (the unit reported faulty, the vehicle not on standby). After a
+    recall the order may be dispatched again (a new attempt, stamped after the recall).
     The same dispatch again is a replay; another body is 409 with the first one under `first`.
     A `dispatched_at` further from our clock than the live-stamp tolerance is 422.
     """
@@ -69,14 +90,71 @@ async def dispatch(
     )
     source = f"repair-center:{crew.repair_center_id}"
     tolerance = _live_stamp_tolerance(runtime)
-    outcome = await decide_once(
-        runtime,
-        work_order_id,
-        lambda state: decide_dispatch(
-            state, payload, request.dispatched_at, utc_now(), source, tolerance=tolerance
-        ),
-    )
+    warnings: list[str] = []
+
+    async def work(conn: Connection) -> Outcome[WorkOrderDispatched]:
+        record = await fleet.vehicle(conn, request.vehicle_id)
+        [before] = await fleet.with_states(conn, [record], leaving_out=work_order_id)
+        outcome = await decide_and_append(
+            conn,
+            runtime.settings.topic_prefix,
+            work_order_id,
+            lambda state: decide_dispatch(
+                state, payload, request.dispatched_at, utc_now(), source, tolerance=tolerance
+            ),
+            _follow(runtime),
+        )
+        warnings[:] = dispatch_warnings(before)
+        return outcome
+
+    outcome = await in_transaction(runtime, work)
+    answer = recorded(outcome, response)
+    return DispatchAnswer(**answer.model_dump(), warnings=warnings)
+
+
+@router.post("/{work_order_id}/recall", status_code=201, response_model=Recorded)
+async def recall(
+    work_order_id: WorkOrderId, request: RecallBody, runtime: RuntimeDep, response: Response
+) -> Recorded:
+    """Rule 4: take the order back from the vehicle it was sent to, even once it reached the GPS
+    unit; it leaves the vehicle's queue and may be dispatched again. Every attempt stays in the
+    order's history. 409 when nothing is dispatched, or the crew is already on site.
+
+    The same recall again is a replay; another body for the same attempt is 409.
+    """
+
+    def decide(state: OrderState) -> Outcome[WorkOrderRecalled]:
+        attempt = state.dispatched or (state.dispatches[-1] if state.dispatches else None)
+        center = attempt.payload.repair_center_id if attempt else "unknown"
+        return decide_recall(
+            state,
+            request.reason,
+            request.requested_by,
+            request.recalled_at,
+            utc_now(),
+            f"repair-center:{center}",
+        )
+
+    outcome = await decide_once(runtime, work_order_id, decide, _follow(runtime))
     return recorded(outcome, response)
+
+
+@router.get("/{work_order_id}/candidates")
+async def candidates(work_order_id: WorkOrderId, runtime: RuntimeDep) -> CandidatesView:
+    """The vehicles of the repair center holding the order, ranked for it: right trade and
+    department first, standby before busy, working GPS units before faulty ones, then nearest
+    to the fault (great-circle distance from each vehicle's last reported position)."""
+    async with runtime.pool.acquire() as conn:
+        state = OrderState.fold(work_order_id, await work_order_events(conn, work_order_id))
+        if state.issued is None:
+            raise NotFound(f"no issued work order {work_order_id} has reached dispatch")
+        issued = state.issued.payload
+        vehicles = await fleet.with_states(
+            conn, await fleet.of_repair_center(conn, issued.repair_center_id)
+        )
+    fault_at = state.call.payload.location if state.call else None
+    ranked = rank_candidates(issued.department, issued.trade, fault_at, vehicles)
+    return CandidatesView.of(work_order_id, issued, fault_at, ranked)
 
 
 @router.get("/{work_order_id}", response_model=OrderView)
@@ -101,6 +179,10 @@ async def work_order(work_order_id: WorkOrderId, runtime: RuntimeDep) -> OrderVi
         dispatched_at=dispatched.occurred_at if dispatched else None,
         crew_reports=[report.event_type for report in state.crew_reports],
     )
+
+
+def _follow(runtime: Runtime) -> Follow:
+    return effects.follower(dispatch_settings(runtime))
 
 
 def _live_stamp_tolerance(runtime: Runtime) -> timedelta:
