@@ -2,6 +2,7 @@
 faults (rule 7), recall and re-dispatch (rule 4), candidates, blocked dispatches and capacity
 alerts (rule 5), the inbox; with bad input refused and nothing changed."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -362,3 +363,20 @@ def test_the_inbox_lists_open_orders_oldest_first_with_time_left(desk: Desk) -> 
     assert [o["work_order_id"] for o in only["items"]] == [old]
     assert desk.get("dispatch", url, status="closed").status_code == 422
     assert desk.get("dispatch", "/v1/repair-centers/no-such/orders").status_code == 404
+
+
+def test_two_units_of_a_trade_asking_at_once_cannot_both_leave(desk: Desk) -> None:
+    vehicles = fleet(desk, 2).vehicles
+
+    def ask(vehicle_id: str) -> int:
+        with httpx.Client(timeout=10) as client:
+            body = {"status": "unavailable", "reason": "meal", "occurred_at": ago(0).isoformat()}
+            url = desk.url("dispatch", f"/v1/vehicles/{vehicle_id}/availability")
+            return client.post(url, json=body).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        codes = sorted(pool.map(ask, vehicles * 3))
+    assert 201 in codes
+    assert 409 in codes  # the second vehicle to ask was refused
+    states = sorted(vehicle(desk, v)["state"] for v in vehicles)
+    assert states == ["standby", "unavailable"]
