@@ -114,6 +114,19 @@ class DispatchAnswer(Recorded):
     )
 
 
+class Attempt(Contract):
+    """One dispatch of the order, and its recall if it was recalled (rule 4)."""
+
+    dispatch_event_id: UUID
+    crew_id: str
+    vehicle_id: str
+    dispatched_at: datetime
+    recalled_at: datetime | None
+    recall_reason: str | None
+    recalled_by: str | None
+    crew_reports: list[str]
+
+
 class OrderView(Contract):
     """What dispatch knows of an order, for the repair center's console."""
 
@@ -126,6 +139,8 @@ class OrderView(Contract):
     received_at: datetime | None
     dispatched_at: datetime | None
     crew_reports: list[str]
+    attempts: list[Attempt] = Field(description="Every dispatch, in the order recorded.")
+    closed_at: datetime | None = Field(description="When the 95598 center called back.")
 
 
 class CandidateView(Contract):

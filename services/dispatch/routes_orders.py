@@ -26,6 +26,7 @@ from services.common.http import RuntimeDep
 from services.common.runtime import Runtime
 from services.dispatch import effects, fleet, reference_data
 from services.dispatch.api_models import (
+    Attempt,
     CandidatesView,
     DispatchAnswer,
     DispatchRequest,
@@ -178,6 +179,22 @@ async def work_order(work_order_id: WorkOrderId, runtime: RuntimeDep) -> OrderVi
         received_at=received.occurred_at if received else None,
         dispatched_at=dispatched.occurred_at if dispatched else None,
         crew_reports=[report.event_type for report in state.crew_reports],
+        attempts=[_attempt(state, d) for d in state.dispatches],
+        closed_at=state.closed.occurred_at if state.closed else None,
+    )
+
+
+def _attempt(state: OrderState, dispatched: WorkOrderDispatched) -> Attempt:
+    recall = state.recall_of(dispatched)
+    return Attempt(
+        dispatch_event_id=dispatched.event_id,
+        crew_id=dispatched.payload.crew_id,
+        vehicle_id=dispatched.payload.vehicle_id,
+        dispatched_at=dispatched.occurred_at,
+        recalled_at=recall.occurred_at if recall else None,
+        recall_reason=recall.payload.reason if recall else None,
+        recalled_by=recall.payload.requested_by if recall else None,
+        crew_reports=[r.event_type for r in state.reports_of(dispatched)],
     )
 
 

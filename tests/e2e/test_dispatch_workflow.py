@@ -245,6 +245,12 @@ def test_recall_and_redispatch_the_timeline_follows_the_last_attempt(desk: Desk)
     # The first unit's late "accepted" for the recalled attempt is refused: it no longer holds it.
     assert desk.report(wrong.vehicle_id, "order_accepted", ago(24), wo).status_code == 409
 
+    attempts = desk.ok(desk.get("dispatch", f"/v1/work-orders/{wo}"))["attempts"]
+    assert [(a["vehicle_id"], a["recalled_by"]) for a in attempts] == [
+        (wrong.vehicle_id, f"gps-unit:{wrong.vehicle_id}"),
+        (right.vehicle_id, None),
+    ]
+    assert attempts[0]["crew_reports"] == ["OrderReachedCrew"]
     timeline = desk.timeline(wo, set("ABCDEFGH"))
     assert datetime.fromisoformat(timeline["points"]["D"]) == second["D"]
     assert datetime.fromisoformat(timeline["points"]["E"]) == second["E"]
