@@ -1,7 +1,7 @@
-"""Load reference data (repair centers, crews, vehicles) into a running dispatch service.
+"""Load reference data (repair centers, routing rules, crews, vehicles) into a running dispatch.
 
 Everything goes through dispatch's own API, so the seed is validated like any other request and
-loading it twice changes nothing.
+loading it twice changes nothing (a definition PUT again as it stands records no event).
 """
 
 import json
@@ -12,13 +12,18 @@ import httpx
 import typer
 
 DEFAULT_SEED = Path(__file__).parents[1] / "seed" / "city.json"
-# Parents before children: a crew names its repair center, a vehicle its crew.
-KINDS = (("repair_centers", "repair-centers"), ("crews", "crews"), ("vehicles", "vehicles"))
+# Parents before children: a routing rule and a crew name their repair center, a vehicle its crew.
+KINDS = (
+    ("repair_centers", "repair-centers"),
+    ("routing_rules", "routing-rules"),
+    ("crews", "crews"),
+    ("vehicles", "vehicles"),
+)
 
 
 def main(
     seed: Annotated[
-        Path, typer.Option(help="JSON file with repair_centers, crews, vehicles.")
+        Path, typer.Option(help="JSON file with repair_centers, routing_rules, crews, vehicles.")
     ] = DEFAULT_SEED,
     dispatch_url: Annotated[str, typer.Option(envvar="DISPATCH_URL")] = "http://127.0.0.1:8002",
 ) -> None:

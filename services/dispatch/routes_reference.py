@@ -1,22 +1,51 @@
-"""Reference data the repair centers keep: repair centers, crews and their vehicles."""
+"""Reference data the repair centers keep: repair centers, crews, vehicles, routing rules.
+
+Every PUT answers 201 for a new id, 200 for a changed definition (a new event) and 200 for
+exactly the current one (nothing recorded); ``…/history`` lists every definition an id had.
+"""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel
 
 from contracts import Contract, Crew, RepairCenter, Vehicle
 from contracts.envelope import Identifier
+from contracts.reference import RoutingRuleDefinedPayload
+from services.common.clock import utc_now
+from services.common.commands import in_transaction
+from services.common.db import Connection
 from services.common.http import RuntimeDep
 from services.dispatch import reference_data
+from services.dispatch.reference_data import Change, Definition, RoutingRuleBody
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", tags=["reference data"])
 Id = Annotated[Identifier, Path()]
 
 
+class History(BaseModel):
+    """Every definition of one id, oldest first."""
+
+    items: list[Definition]
+
+
+class RoutingRules(BaseModel):
+    items: list[RoutingRuleDefinedPayload]
+
+
 async def _put(runtime: RuntimeDep, key: str, body: Contract, response: Response) -> None:
-    async with runtime.pool.acquire() as conn, conn.transaction():
-        created = await reference_data.put(conn, key, body)
-    response.status_code = 201 if created else 200
+    prefix = runtime.settings.topic_prefix
+
+    async def define(conn: Connection) -> Change:
+        return await reference_data.put(conn, key, body, recorded_at=utc_now(), topic_prefix=prefix)
+
+    change = await in_transaction(runtime, define)
+    response.status_code = 201 if change is Change.CREATED else 200
+
+
+async def _history(runtime: RuntimeDep, model: type[Contract], key: str) -> History:
+    async with runtime.pool.acquire() as conn:
+        return History(items=await reference_data.history(conn, model, key))
 
 
 @router.put("/repair-centers/{repair_center_id}")
@@ -34,6 +63,12 @@ async def get_repair_center(repair_center_id: Id, runtime: RuntimeDep) -> Repair
         return await reference_data.get(conn, RepairCenter, repair_center_id)
 
 
+@router.get("/repair-centers/{repair_center_id}/history")
+async def repair_center_history(repair_center_id: Id, runtime: RuntimeDep) -> History:
+    """Every definition the repair center had, oldest first (404 if never defined)."""
+    return await _history(runtime, RepairCenter, repair_center_id)
+
+
 @router.put("/crews/{crew_id}")
 async def put_crew(crew_id: Id, body: Crew, runtime: RuntimeDep, response: Response) -> Crew:
     """Create (201) or replace (200) a crew; its repair center must exist."""
@@ -47,6 +82,12 @@ async def get_crew(crew_id: Id, runtime: RuntimeDep) -> Crew:
         return await reference_data.get(conn, Crew, crew_id)
 
 
+@router.get("/crews/{crew_id}/history")
+async def crew_history(crew_id: Id, runtime: RuntimeDep) -> History:
+    """Every definition the crew had (its leaders and phones at any time), oldest first."""
+    return await _history(runtime, Crew, crew_id)
+
+
 @router.put("/vehicles/{vehicle_id}")
 async def put_vehicle(
     vehicle_id: Id, body: Vehicle, runtime: RuntimeDep, response: Response
@@ -56,7 +97,47 @@ async def put_vehicle(
     return body
 
 
-@router.get("/vehicles/{vehicle_id}")
-async def get_vehicle(vehicle_id: Id, runtime: RuntimeDep) -> Vehicle:
+# GET /v1/vehicles/{vehicle_id} is routes_vehicles': the vehicle as defined and as it stands.
+
+
+@router.get("/vehicles/{vehicle_id}/history")
+async def vehicle_history(vehicle_id: Id, runtime: RuntimeDep) -> History:
+    """Every definition the vehicle had, oldest first (404 if never defined)."""
+    return await _history(runtime, Vehicle, vehicle_id)
+
+
+def _rule(rule_id: str, body: RoutingRuleBody) -> RoutingRuleDefinedPayload:
+    return RoutingRuleDefinedPayload.model_validate({**body.model_dump(), "rule_id": rule_id})
+
+
+@router.put("/routing-rules/{rule_id}")
+async def put_routing_rule(
+    rule_id: Id, body: RoutingRuleBody, runtime: RuntimeDep, response: Response
+) -> RoutingRuleDefinedPayload:
+    """Create (201) or replace (200) a routing rule; its repair center must exist.
+
+    Intake routes an order the duty chief issues without naming a repair center by the rules it
+    has heard of (``RoutingRuleDefined``); a retired rule routes nothing.
+    """
+    await _put(runtime, rule_id, body, response)
+    return _rule(rule_id, body)
+
+
+@router.get("/routing-rules")
+async def routing_rules(runtime: RuntimeDep) -> RoutingRules:
+    """Every routing rule as currently defined (retired ones too), by rule id."""
     async with runtime.pool.acquire() as conn:
-        return await reference_data.get(conn, Vehicle, vehicle_id)
+        rules = await reference_data.get_all(conn, RoutingRuleBody)
+    return RoutingRules(items=[_rule(rule_id, body) for rule_id, body in rules])
+
+
+@router.get("/routing-rules/{rule_id}")
+async def get_routing_rule(rule_id: Id, runtime: RuntimeDep) -> RoutingRuleDefinedPayload:
+    async with runtime.pool.acquire() as conn:
+        return _rule(rule_id, await reference_data.get(conn, RoutingRuleBody, rule_id))
+
+
+@router.get("/routing-rules/{rule_id}/history")
+async def routing_rule_history(rule_id: Id, runtime: RuntimeDep) -> History:
+    """Every definition the rule had, oldest first (404 if never defined)."""
+    return await _history(runtime, RoutingRuleBody, rule_id)

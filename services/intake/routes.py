@@ -1,21 +1,26 @@
 """The phone system's endpoints: parse, call one handler, answer."""
 
-from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Response, status
+from fastapi.exceptions import RequestValidationError
 
-from contracts import WorkOrderIssuedPayload
 from domain.errors import NotFound
-from domain.orders import OrderState, decide_issue
+from domain.orders import OrderState
+from domain.routing import latest_definitions
 from services.common.answers import Recorded, answered, recorded
-from services.common.clock import utc_now
-from services.common.commands import decide_once
 from services.common.event_store import work_order_events
 from services.common.http import RuntimeDep
-from services.intake.api_models import CallRequest, IssueRequest, WorkOrderView
-from services.intake.calls import SOURCE, record_call
+from services.intake import orders, routing_rules
+from services.intake.api_models import (
+    CallbackRequest,
+    CallRequest,
+    IssueRequest,
+    RoutingRules,
+    WorkOrderView,
+)
+from services.intake.calls import record_call
 
 router = APIRouter(prefix="/v1", tags=["work orders"])
 WorkOrderId = Annotated[UUID, Path(description="The id intake gave the work order.")]
@@ -40,32 +45,69 @@ async def issue(
 ) -> Recorded:
     """Point B: the duty chief issues the order to a repair center.
 
-    The same issue again is a replay; another body is 409 with the first one under `first`. An
-    `issued_at` further from our clock than the live-stamp tolerance is 422.
+    Without `repair_center_id` the routing rules intake knows choose the repair center,
+    department and trade from the call's fault and district (the event names the rule); when
+    none matches, 422 at `repair_center_id` and nothing is recorded. The same issue again is a
+    replay (a routed one too, whatever the rules say since); another body is 409 with the first
+    one under `first`. An `issued_at` further from our clock than the live-stamp tolerance is 422.
     """
-    payload = WorkOrderIssuedPayload.model_validate(request.model_dump(exclude={"issued_at"}))
-    tolerance = timedelta(seconds=runtime.settings.live_stamp_tolerance_s)
-    outcome = await decide_once(
-        runtime,
-        work_order_id,
-        lambda state: decide_issue(
-            state, payload, request.issued_at, utc_now(), SOURCE, tolerance=tolerance
-        ),
-    )
+    if request.repair_center_id is None:
+        given = [name for name in ("department", "trade") if getattr(request, name) is not None]
+        if given:
+            raise RequestValidationError(
+                [
+                    {
+                        "loc": ("body", name),
+                        "msg": f"{name} is the routing rule's when no repair_center_id is "
+                        "named: name the repair center too, or leave it out",
+                        "type": "routed_field",
+                    }
+                    for name in given
+                ]
+            )
+    outcome = await orders.issue(runtime, work_order_id, request)
+    return recorded(outcome, response)
+
+
+@router.post("/work-orders/{work_order_id}/callback", status_code=201, response_model=Recorded)
+async def callback(
+    work_order_id: WorkOrderId, request: CallbackRequest, runtime: RuntimeDep, response: Response
+) -> Recorded:
+    """The 95598 center called the customer back: closes the order, once.
+
+    The same callback again is a replay; another body is 409 with the first one under `first`;
+    an order never issued is 409; a `called_back_at` further from our clock than the
+    live-stamp tolerance is 422.
+    """
+    outcome = await orders.close(runtime, work_order_id, request)
     return recorded(outcome, response)
 
 
 @router.get("/work-orders/{work_order_id}", response_model=WorkOrderView)
 async def work_order(work_order_id: WorkOrderId, runtime: RuntimeDep) -> WorkOrderView:
-    """What intake knows of an order: the call and whether it has been issued."""
+    """What intake knows of an order: the call, whether and where it was issued, the callback."""
     async with runtime.pool.acquire() as conn:
         state = OrderState.fold(work_order_id, await work_order_events(conn, work_order_id))
     if state.call is None:
         raise NotFound(f"no work order {work_order_id}")
+    issued = state.issued.payload if state.issued else None
     return WorkOrderView(
         work_order_id=work_order_id,
         call_id=state.call.payload.call_id,
         ended_at=state.call.occurred_at,
         issued_at=state.issued.occurred_at if state.issued else None,
-        repair_center_id=state.issued.payload.repair_center_id if state.issued else None,
+        repair_center_id=issued.repair_center_id if issued else None,
+        department=issued.department if issued else None,
+        trade=issued.trade if issued else None,
+        routing_rule_id=issued.routing_rule_id if issued else None,
+        closed_at=state.closed.occurred_at if state.closed else None,
+        satisfied=state.closed.payload.satisfied if state.closed else None,
     )
+
+
+@router.get("/routing-rules", response_model=RoutingRules, tags=["routing rules"])
+async def known_routing_rules(runtime: RuntimeDep) -> RoutingRules:
+    """The routing rules as intake knows them now (heard from dispatch), retired ones too."""
+    async with runtime.pool.acquire() as conn:
+        rules = await routing_rules.known(conn)
+    return RoutingRules(items=list(latest_definitions(rules).values()))

@@ -68,6 +68,7 @@ def test_a_report_id_reused_with_another_type_is_409_showing_the_first_and_loses
         "work_order_id": wo,
         "occurred_at": at_z(points["D"] + timedelta(minutes=5)),
         "position": None,
+        "repair": None,
     }
     assert refusal["differs"] == ["occurred_at", "type"]
     assert "'r-1'" in refusal["detail"]

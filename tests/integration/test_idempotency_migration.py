@@ -31,13 +31,14 @@ from services.common.db import COMMON_MIGRATIONS, Connection, create_pool
 from services.common.event_store import append
 from services.common.idempotency import once
 from services.dispatch.api_models import (
+    AnyReport,
     DeviceFaultReport,
     OrderReport,
     PositionReport,
     ReportAnswer,
 )
 from services.dispatch.app import MIGRATIONS as DISPATCH_MIGRATIONS
-from services.dispatch.reports import REPORTS, AnyReport
+from services.dispatch.reports import REPORTS
 from services.intake.api_models import CallRequest
 from services.intake.app import MIGRATIONS as INTAKE_MIGRATIONS
 from services.intake.calls import CALLS

@@ -35,6 +35,7 @@ def test_a_reused_report_id_names_each_differing_field_and_shows_the_first() -> 
         "position": None,
         "type": "departed",
         "work_order_id": str(WO),
+        "repair": None,
     }
     assert str(refused.value).startswith(
         "report 'r-7' of vehicle 'v-1' was already posted with another body "
