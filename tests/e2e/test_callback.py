@@ -2,19 +2,11 @@
 
 from uuid import uuid4
 
-import psycopg
 import pytest
 
 from tests.support.desk import Desk, Json, ago, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def count_events(desk: Desk, service: str) -> int:
-    with psycopg.connect(desk.system.database_urls[service]) as conn:
-        row = conn.execute("SELECT count(*) FROM events").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def callback(desk: Desk, wo: str, body: Json) -> tuple[int, Json, str | None]:
@@ -41,14 +33,14 @@ def test_the_callback_closes_the_order_once(desk: Desk) -> None:
     assert seen["closed_at"] == first["occurred_at"]
     assert seen["repair_center_id"] == crew.repair_center_id
 
-    before = count_events(desk, "intake")
+    before = desk.events_recorded("intake")
     assert callback(desk, wo, body) == (201, first, "true")
     status, refusal, _ = callback(desk, wo, body | {"satisfied": False})
     assert status == 409, refusal
     assert refusal["differs"] == ["satisfied"]
     assert refusal["first"]["satisfied"] is True
     assert refusal["first"]["comment"] == "power back, thanks"
-    assert count_events(desk, "intake") == before
+    assert desk.events_recorded("intake") == before
 
     def on_timeline() -> list[Json] | None:
         response = desk.get("timeline", f"/v1/work-orders/{wo}/events")
@@ -71,7 +63,7 @@ def test_a_callback_that_cannot_close_anything_is_refused_and_changes_nothing(
     desk: Desk,
 ) -> None:
     opened = desk.call(ago(5))  # never issued
-    before = count_events(desk, "intake")
+    before = desk.events_recorded("intake")
     body: Json = {"called_back_at": ago(0.5).isoformat(), "satisfied": False}
 
     status, unknown, _ = callback(desk, str(uuid4()), body)
@@ -93,7 +85,7 @@ def test_a_callback_that_cannot_close_anything_is_refused_and_changes_nothing(
         ("body", "comment"),
         ("body", "x"),
     }
-    assert count_events(desk, "intake") == before
+    assert desk.events_recorded("intake") == before
     seen = desk.ok(desk.get("intake", f"/v1/work-orders/{opened}"))
     assert (seen["closed_at"], seen["satisfied"]) == (None, None)
 
@@ -102,7 +94,7 @@ def test_a_callback_stamped_beyond_the_live_tolerance_is_422(desk: Desk) -> None
     crew = desk.crew(co_located=False)
     wo = desk.call(ago(20))
     desk.issue(wo, ago(19), crew)
-    before = count_events(desk, "intake")
+    before = desk.events_recorded("intake")
     # The session's services allow 30 days (their scripted histories lie in the past).
     status, refusal, _ = callback(
         desk, wo, {"called_back_at": ago(31 * 24 * 60).isoformat(), "satisfied": True}
@@ -110,7 +102,7 @@ def test_a_callback_stamped_beyond_the_live_tolerance_is_422(desk: Desk) -> None
     assert status == 422, refusal
     [where] = refusal["detail"]
     assert (where["loc"], where["type"]) == (["body", "called_back_at"], "stamp_out_of_tolerance")
-    assert count_events(desk, "intake") == before
+    assert desk.events_recorded("intake") == before
     # The refusal closed nothing: the callback with its true stamp is taken.
     status, taken, _ = callback(
         desk, wo, {"called_back_at": ago(0.2).isoformat(), "satisfied": True}

@@ -70,27 +70,14 @@ def availability(desk: Desk, vehicle_id: str, status: str, **extra: Any) -> http
     return desk.post("dispatch", f"/v1/vehicles/{vehicle_id}/availability", body)
 
 
-# The escalation ladder raises on its own clock (stamps here are minutes old): leave it out.
-NOT_LADDER = "event_type NOT LIKE 'Escalation%%'"
-
-
 def dispatch_events(desk: Desk, work_order_id: str) -> list[str]:
-    """The event types dispatch recorded for the order, in order (the ladder's left out)."""
+    """The event types dispatch recorded in the order's own stream, in order."""
     with psycopg.connect(desk.system.database_urls["dispatch"]) as conn:
         rows = conn.execute(
-            f"SELECT event_type FROM events WHERE work_order_id = %s AND {NOT_LADDER} "
-            "ORDER BY global_position",
-            (work_order_id,),
+            "SELECT event_type FROM events WHERE stream_id = %s ORDER BY global_position",
+            (f"work-order-{work_order_id}",),
         ).fetchall()
     return [r[0] for r in rows]
-
-
-def count_events(desk: Desk) -> int:
-    """How many events dispatch recorded (the ladder's left out)."""
-    with psycopg.connect(desk.system.database_urls["dispatch"]) as conn:
-        row = conn.execute(f"SELECT count(*) FROM events WHERE {NOT_LADDER}".encode()).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def test_a_vehicle_holds_a_queue_and_its_state_follows_its_orders(desk: Desk) -> None:
@@ -158,12 +145,12 @@ def test_the_last_standby_vehicle_of_a_trade_may_not_go_unavailable(desk: Desk) 
     assert seen["state"] == "unavailable"
     assert seen["unavailable"]["reason"] == "meal"
 
-    events_before = count_events(desk)
+    events_before = desk.events_recorded("dispatch")
     refused = availability(desk, two, "unavailable")
     assert refused.status_code == 409, refused.text
     assert "rule 6" in refused.json()["detail"]
     assert vehicle(desk, two)["state"] == "standby"
-    assert count_events(desk) == events_before
+    assert desk.events_recorded("dispatch") == events_before
 
     desk.ok(availability(desk, one, "standby"))
     assert vehicle(desk, one)["state"] == "standby"
@@ -182,7 +169,7 @@ def test_availability_retries_replay_and_bad_bodies_are_422(desk: Desk) -> None:
     assert again.json() == first.json()
     assert desk.post("dispatch", url, {**body, "reason": "other"}).status_code == 409
 
-    before = count_events(desk)
+    before = desk.events_recorded("dispatch")
     for bad, where in (
         ({"status": "away", "occurred_at": ago(0).isoformat()}, "status"),
         ({"status": "unavailable", "occurred_at": ago(0).isoformat()}, "reason"),
@@ -192,7 +179,7 @@ def test_availability_retries_replay_and_bad_bodies_are_422(desk: Desk) -> None:
         assert response.status_code == 422, (bad, response.text)
         assert where in response.text
     assert desk.post("dispatch", "/v1/vehicles/no-such/availability", body).status_code == 404
-    assert count_events(desk) == before
+    assert desk.events_recorded("dispatch") == before
 
 
 def test_a_faulty_unit_is_shown_and_a_dispatch_to_it_warns(desk: Desk) -> None:
@@ -398,7 +385,7 @@ def test_two_units_of_a_trade_asking_at_once_cannot_both_leave(desk: Desk) -> No
 def test_bad_input_on_the_new_reads_and_reports_is_4xx_and_changes_nothing(desk: Desk) -> None:
     [crew] = fleet(desk, 1).crews
     wo = desk.order(crew, minutes_after(ago(10), A=0, B=1, C=2, D=3))
-    before = count_events(desk)
+    before = desk.events_recorded("dispatch")
     reports = f"/v1/vehicles/{crew.vehicle_id}/reports"
     no_reason = {"report_id": "r-x", "type": "recall_requested", "occurred_at": ago(1).isoformat()}
     response = desk.post("dispatch", reports, {**no_reason, "work_order_id": wo})
@@ -412,4 +399,4 @@ def test_bad_input_on_the_new_reads_and_reports_is_4xx_and_changes_nothing(desk:
     assert desk.get("dispatch", "/v1/capacity-alerts", limit="0").status_code == 422
     assert desk.get("dispatch", "/v1/capacity-alerts", since="yesterday").status_code == 422
     assert desk.get("dispatch", "/v1/work-orders/not-a-uuid/candidates").status_code == 422
-    assert count_events(desk) == before
+    assert desk.events_recorded("dispatch") == before

@@ -3,19 +3,11 @@ issues without naming a repair center."""
 
 from uuid import uuid4
 
-import psycopg
 import pytest
 
 from tests.support.desk import Crew, Desk, Json, ago, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def count_events(desk: Desk, service: str) -> int:
-    with psycopg.connect(desk.system.database_urls[service]) as conn:
-        row = conn.execute("SELECT count(*) FROM events").fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def rule_body(crew: Crew, district: str, **conditions: object) -> Json:
@@ -82,7 +74,7 @@ def test_dispatch_keeps_routing_rules_and_refuses_one_of_an_unknown_repair_cente
     history = desk.ok(desk.get("dispatch", f"/v1/routing-rules/{rule_id}/history"))["items"]
     assert [h["definition"]["retired"] for h in history] == [False, True]
 
-    before = count_events(desk, "dispatch")
+    before = desk.events_recorded("dispatch")
     stray = f"rr-{uuid4().hex[:8]}"
     unknown = desk.put(
         "dispatch", f"/v1/routing-rules/{stray}", body | {"repair_center_id": "rc-nowhere"}
@@ -95,7 +87,7 @@ def test_dispatch_keeps_routing_rules_and_refuses_one_of_an_unknown_repair_cente
     assert bad.status_code == 422
     assert bad.json()["detail"][0]["loc"] == ["body", "priority"]
     assert desk.get("dispatch", f"/v1/routing-rules/{stray}").status_code == 404
-    assert count_events(desk, "dispatch") == before
+    assert desk.events_recorded("dispatch") == before
 
 
 def test_an_order_issued_without_a_repair_center_goes_where_the_rules_say(desk: Desk) -> None:
@@ -147,7 +139,7 @@ def test_an_order_issued_without_a_repair_center_goes_where_the_rules_say(desk: 
         f"rr-{tag}-meters",
         rule_body(crew, district, priority=10, fault_category="meter", retired=True),
     )
-    before = count_events(desk, "intake")
+    before = desk.events_recorded("intake")
     again = desk.post("intake", f"/v1/work-orders/{wo}/issue", body)
     assert again.status_code == 201, again.text
     assert again.headers["Idempotent-Replay"] == "true"
@@ -165,7 +157,7 @@ def test_an_order_issued_without_a_repair_center_goes_where_the_rules_say(desk: 
     )
     assert named.status_code == 409, named.text
     assert "routing_rule_id" in named.json()["differs"]
-    assert count_events(desk, "intake") == before
+    assert desk.events_recorded("intake") == before
 
     # A new order there now goes by the broad rule, the only one left.
     next_wo = call_in(desk, district)
@@ -182,7 +174,7 @@ def test_an_order_no_rule_matches_is_refused_and_nothing_is_recorded(desk: Desk)
     crew = desk.crew(co_located=False)
     define_rule(desk, f"rr-{tag}", rule_body(crew, f"district-{tag}", voltage_min_kv=1))
     wo = call_in(desk, f"district-{tag}", voltage_kv=0.4)  # the rule is for 1 kV and up
-    before = count_events(desk, "intake")
+    before = desk.events_recorded("intake")
     refused = desk.post("intake", f"/v1/work-orders/{wo}/issue", routed_issue(ago(2).isoformat()))
     assert refused.status_code == 422, refused.text
     [where] = refused.json()["detail"]
@@ -197,7 +189,7 @@ def test_an_order_no_rule_matches_is_refused_and_nothing_is_recorded(desk: Desk)
     )
     assert half.status_code == 422, half.text
     assert [d["loc"] for d in half.json()["detail"]] == [["body", "department"], ["body", "trade"]]
-    assert count_events(desk, "intake") == before
+    assert desk.events_recorded("intake") == before
     assert desk.ok(desk.get("intake", f"/v1/work-orders/{wo}"))["issued_at"] is None
     # The duty chief names the repair center: the order is issued as chosen.
     issued = desk.post(

@@ -1,15 +1,32 @@
 """The escalation ladder's decisions: when each rung falls due, whom it names, what ends it."""
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
+import pytest
+
+from contracts.dispatch import WorkOrderRecalled, WorkOrderRecalledPayload
 from contracts.escalations import Contact, EscalationCallPayload, EscalationRule, Notify
+from contracts.intake import WorkOrderClosed, WorkOrderClosedPayload
+from contracts.reference import Crew, Leader, RepairCenter
 from contracts.registry import WorkOrderEventT
+from domain.errors import StampOutOfTolerance
 from domain.escalations import (
+    CALL_CLOCK_SLACK,
     CrewContacts,
     LadderPolicy,
     Timer,
+    call_id,
+    call_key,
+    check_call_stamp,
+    close_reason,
     closed_by,
+    closings,
+    crew_contacts,
     decide_raise,
+    escalation_id,
+    names_phone,
+    not_needed,
+    repair_center_contact,
     timer_after_call,
     timers_started_by,
 )
@@ -128,3 +145,181 @@ def test_a_timer_of_a_replaced_dispatch_raises_nothing() -> None:
     stale = Timer(WO, first.rule, 1, first.due_at, waiting_since_event_id=events[0].event_id)
     assert decide_raise(stale, state(*events), CENTER, CREW) is None
     assert first.due_at - events[-1].occurred_at == timedelta(minutes=4)
+
+
+def dispatched_order() -> list[WorkOrderEventT]:
+    return [
+        event(p, minutes(m)) for p, m in ((Point.A, 0), (Point.B, 1), (Point.C, 2), (Point.D, 3))
+    ]
+
+
+def recall_of(dispatch: WorkOrderEventT, at: float) -> WorkOrderRecalled:
+    return WorkOrderRecalled(
+        **WorkOrderRecalled.fields_from(dispatch),
+        work_order_id=WO,
+        occurred_at=minutes(at),
+        recorded_at=minutes(at),
+        source="repair-center:rc-chaoyang",
+        payload=WorkOrderRecalledPayload(
+            dispatch_event_id=dispatch.event_id,
+            repair_center_id="rc-chaoyang",
+            crew_id="crew-3",
+            vehicle_id="veh-12",
+            reason="not our trade",
+            requested_by="dispatcher-1",
+        ),
+    )
+
+
+def closed_order(cause: WorkOrderEventT, at: float) -> WorkOrderClosed:
+    return WorkOrderClosed(
+        **WorkOrderClosed.fields_from(cause),
+        work_order_id=WO,
+        occurred_at=minutes(at),
+        recorded_at=minutes(at),
+        source="phone-system",
+        payload=WorkOrderClosedPayload(satisfied=True),
+    )
+
+
+def test_any_report_on_the_dispatch_ends_rule_2_with_its_reason() -> None:
+    events = dispatched_order()
+    dispatch = events[-1]
+    first, _ = timers_started_by(dispatch, POLICY)
+    departed = answering(dispatch, Point.G, 9)  # the unit skipped E and F
+    assert close_reason(first.rule, first.waiting_since_event_id, departed) == "crew departed"
+    assert not_needed(first, state(*events, departed)) == "crew departed first"
+    reached = answering(dispatch, Point.E, 9)
+    assert close_reason(first.rule, dispatch.event_id, reached) == "reached the crew"
+    received = events[2]
+    assert close_reason(EscalationRule.NOT_RECEIVED, events[1].event_id, received) == (
+        "received by the repair center"
+    )
+    # A receipt says nothing about the crew; a crew report nothing about rule 1.
+    assert close_reason(first.rule, dispatch.event_id, received) is None
+    assert close_reason(EscalationRule.NOT_RECEIVED, events[1].event_id, reached) is None
+
+
+def test_a_recall_ends_the_rungs_of_its_dispatch_only() -> None:
+    events = dispatched_order()
+    dispatch = events[-1]
+    first, second = timers_started_by(dispatch, POLICY)
+    recall = recall_of(dispatch, 5)
+    assert close_reason(first.rule, dispatch.event_id, recall) == "recalled"
+    assert close_reason(second.rule, dispatch.event_id, recall) == "recalled"
+    assert close_reason(first.rule, events[0].event_id, recall) is None
+    assert close_reason(EscalationRule.NOT_RECEIVED, events[1].event_id, recall) is None
+    assert not_needed(second, state(*events, recall)) == "recalled"
+    assert decide_raise(second, state(*events, recall), CENTER, CREW) is None
+
+
+def test_a_new_dispatch_replaces_the_wait_on_the_recalled_one() -> None:
+    events = dispatched_order()
+    first_dispatch = events[-1]
+    old, _ = timers_started_by(first_dispatch, POLICY)
+    again = event(Point.D, minutes(6))
+    later = state(*events, recall_of(first_dispatch, 5), again)
+    assert not_needed(old, later) == "recalled"
+    new, _ = timers_started_by(again, POLICY)
+    assert not_needed(new, later) is None
+    raised = decide_raise(new, later, CENTER, CREW)
+    assert raised is not None
+    assert raised.waiting_since_event_id == again.event_id
+
+
+def test_the_order_closed_ends_every_wait() -> None:
+    events = dispatched_order()
+    first, second = timers_started_by(events[-1], POLICY)
+    closed = closed_order(events[-1], 30)
+    assert close_reason(first.rule, first.waiting_since_event_id, closed) == "order closed"
+    assert not_needed(second, state(*events, closed)) == "order closed"
+
+
+def test_rule_1_is_not_raised_without_a_repair_center_to_phone() -> None:
+    call, issued = event(Point.A, minutes(0)), event(Point.B, minutes(1))
+    [timer] = timers_started_by(issued, POLICY)
+    assert not_needed(timer, state(call, issued)) is None
+    assert decide_raise(timer, state(call, issued), None, None) is None
+
+
+def test_closings_give_each_closed_rung_its_reason() -> None:
+    events = dispatched_order()
+    dispatch = events[-1]
+    first, second = timers_started_by(dispatch, POLICY)
+    one = decide_raise(first, state(*events), CENTER, CREW)
+    two = decide_raise(second, state(*events), CENTER, CREW)
+    assert one is not None
+    assert two is not None
+    accepted = answering(dispatch, Point.F, 9)
+    assert closings([one, two], accepted) == [
+        (one, "accepted by the crew"),
+        (two, "accepted by the crew"),
+    ]
+    assert closings([one, two], event(Point.C, minutes(9))) == []
+
+
+LEADERS = [
+    Leader(name="Wang", phone="+86 10 6500 0004"),
+    Leader(name="Zhao", phone="+86 10 6500 0005"),
+]
+
+
+def crew_with(phone: str | None, name: str | None = None) -> Crew:
+    return Crew(
+        repair_center_id="rc-chaoyang",
+        department="City supply station",
+        trade="low_voltage",
+        co_located=False,
+        leaders=LEADERS,
+        name=name,
+        phone=phone,
+    )
+
+
+def test_the_on_duty_phone_is_the_crews_own_else_its_first_leaders() -> None:
+    own = crew_contacts("crew-3", crew_with("+86 10 6500 0003", "Crew 3"))
+    assert own.on_duty == Contact(
+        name="Crew 3, on duty", phone="+86 10 6500 0003", role="crew_on_duty"
+    )
+    assert [c.role for c in own.leaders] == ["leader", "leader"]
+    assert [(c.name, c.phone) for c in own.leaders] == [(x.name, x.phone) for x in LEADERS]
+    borrowed = crew_contacts("crew-3", crew_with(None))
+    assert borrowed.on_duty == Contact(name="Wang", phone="+86 10 6500 0004", role="crew_on_duty")
+    center = repair_center_contact(RepairCenter(name="Chaoyang", phone="+86 10 6500 0001"))
+    assert center.role == "repair_center"
+
+
+def test_a_call_is_stamped_after_the_raise_and_not_in_the_future() -> None:
+    raised_at, now = minutes(8), minutes(10)
+    check_call_stamp(minutes(9), raised_at, now)
+    check_call_stamp(raised_at - CALL_CLOCK_SLACK, raised_at, now)  # a console a little behind
+    check_call_stamp(now + CALL_CLOCK_SLACK, raised_at, now)
+    with pytest.raises(StampOutOfTolerance, match="before the escalation was raised") as before:
+        check_call_stamp(minutes(6), raised_at, now)
+    assert before.value.field == "called_at"
+    with pytest.raises(StampOutOfTolerance, match="after our clock"):
+        check_call_stamp(minutes(12), raised_at, now)
+
+
+def test_a_call_key_is_the_same_instant_and_number_however_spelled() -> None:
+    escalation = escalation_id(WO, EscalationRule.NOT_TAKEN, 1, WO)
+    utc = minutes(9)
+    beijing = utc.astimezone(timezone(timedelta(hours=8)))
+    assert call_key(escalation, utc, "+86 10 6500 0003") == call_key(
+        escalation, beijing, "+86-10-65000003"
+    )
+    assert call_key(escalation, utc, "+86 10 6500 0003") != call_key(
+        escalation, utc + timedelta(seconds=1), "+86 10 6500 0003"
+    )
+    assert call_id(call_key(escalation, utc, "+8610")) == call_id(
+        call_key(escalation, utc, "+8610")
+    )
+
+
+def test_a_phone_is_named_by_the_escalation_spaces_and_dashes_aside() -> None:
+    events = dispatched_order()
+    first, _ = timers_started_by(events[-1], POLICY)
+    raised = decide_raise(first, state(*events), CENTER, CREW)
+    assert raised is not None
+    assert names_phone(raised, "+86-10-6500-0003")
+    assert not names_phone(raised, "+86 10 6500 0004")  # a leader's: not level 1's contact
