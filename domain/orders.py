@@ -356,12 +356,14 @@ def decide_recall(
     source: str,
     *,
     report_id: str | None = None,
+    tolerance: timedelta | None = None,
 ) -> Outcome[WorkOrderRecalled]:
     """Rule 4: the attempt under way is withdrawn from its vehicle, so the order can go elsewhere.
 
     A retry (the same reason, requester and stamp for the attempt just recalled) is answered
     again. Nothing is recalled once the crew is on site or the fault cleared: the order is
-    no longer waiting on a vehicle.
+    no longer waiting on a vehicle. A dispatcher's stamp is live (``tolerance``); a unit's
+    request may come late, like its other reports.
     """
     if not state.exists:
         raise NotFound(f"no work order {state.work_order_id} has reached dispatch")
@@ -390,6 +392,8 @@ def decide_recall(
             f"recalled_at {recalled_at.isoformat()} is before the dispatch it would recall "
             f"({attempt.occurred_at.isoformat()})"
         )
+    if tolerance is not None:
+        check_live_stamp("recalled_at", recalled_at, recorded_at, tolerance)
     event = WorkOrderRecalled(
         **WorkOrderRecalled.fields_from(attempt),
         work_order_id=state.work_order_id,

@@ -4,9 +4,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from contracts.envelope import WorkOrderEvent
-from domain.policy import Point, Policy, Segment
+from contracts.registry import WorkOrderEventT
+from domain.policy import Point, Policy, Segment, SegmentStatus
 from domain.timeline._format import at, seconds
-from domain.timeline.model import Anomaly, AnomalyCode
+from domain.timeline.model import Anomaly, AnomalyCode, AttemptResult
 from domain.timeline.points import Readings, point_of
 
 
@@ -126,6 +127,84 @@ def point_anomalies(readings: Readings) -> list[Anomaly]:
     return found
 
 
+def attempt_anomalies(readings: Readings, attempts: Iterable[AttemptResult]) -> list[Anomaly]:
+    """Each recalled attempt, with what it reached and what it breached (its reports set no
+    point of the timeline), and each recall that withdrew nothing."""
+    found: list[Anomaly] = []
+    results = list(attempts)
+    for attempt, result in zip(readings.attempts.attempts, results, strict=True):
+        recall = attempt.recall
+        if recall is None:
+            continue
+        own = readings.of_attempt(attempt)
+        reached = [
+            f"{point} at {at(own.points[point].at)}"
+            for point in (Point.E, Point.F, Point.G, Point.H)
+            if point in own.points
+        ]
+        if own.fault_cleared is not None:
+            reached.append(f"the fault cleared at {at(own.fault_cleared.occurred_at)}")
+        breached = [
+            f"{s.segment} ({s.responsible}): {s.evidence}"
+            for s in result.segments
+            if s.status is SegmentStatus.BREACHED
+        ]
+        following = next((r for r in results if r.number == result.number + 1), None)
+        then = (
+            f"the order was dispatched again as attempt {following.number} (event "
+            f"{following.dispatch_event_id}) at {at(following.dispatched_at)}"
+            if following is not None
+            else "the order has not been dispatched again since, so CD runs again from C"
+        )
+        found.append(
+            _anomaly(
+                AnomalyCode.RECALLED_ATTEMPT,
+                Point.D,
+                f"attempt {result.number}, dispatch {result.dispatch_event_id} to vehicle "
+                f"{result.vehicle_id} (crew {result.crew_id}) at {at(result.dispatched_at)}, was "
+                f"recalled at {at(recall.occurred_at)} (event {recall.event_id}, recorded "
+                f"{at(recall.recorded_at)}) at the request of {recall.payload.requested_by}: "
+                f"{recall.payload.reason}. Its reports reached "
+                f"{', '.join(reached) or 'no point'}; "
+                f"breached on it: {'; '.join(breached) or 'nothing'}. They set no point of the "
+                f"timeline: {then}; the time lost counts in CD (repair center)",
+                [
+                    attempt.dispatch,
+                    recall,
+                    *(
+                        own.points[p].event
+                        for p in (Point.E, Point.F, Point.G, Point.H)
+                        if p in own.points
+                    ),
+                    *([] if own.fault_cleared is None else [own.fault_cleared]),
+                ],
+            )
+        )
+    for orphan in readings.attempts.orphans:
+        found.append(
+            _anomaly(
+                AnomalyCode.UNATTRIBUTED_REPORT,
+                point_of(orphan),
+                f"{_describe(orphan)} from {orphan.source} names as its cause event "
+                f"{orphan.causation_id}, which is no dispatch we know of: it sets no point",
+                [orphan],
+            )
+        )
+    for ignored in readings.attempts.ignored:
+        recall = ignored.recall
+        found.append(
+            _anomaly(
+                AnomalyCode.IGNORED_RECALL,
+                Point.D,
+                f"recall event {recall.event_id} (stamped {at(recall.occurred_at)}, recorded "
+                f"{at(recall.recorded_at)}, at the request of {recall.payload.requested_by}) "
+                f"withdrew nothing: {ignored.why}",
+                [recall],
+            )
+        )
+    return found
+
+
 def in_order(anomalies: Iterable[Anomaly]) -> list[Anomaly]:
     """Point (or segment) order first, then code, then the events named."""
 
@@ -141,7 +220,7 @@ def in_order(anomalies: Iterable[Anomaly]) -> list[Anomaly]:
     return sorted(anomalies, key=key)
 
 
-def _describe(event: WorkOrderEvent) -> str:
+def _describe(event: WorkOrderEventT) -> str:
     point = point_of(event)
     marks = "" if point is None else f", point {point}"
     return f"event {event.event_id} ({event.event_type}{marks})"

@@ -6,14 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from contracts.dispatch import WorkOrderDispatched
+from contracts.dispatch import WorkOrderDispatched, WorkOrderRecalled
 from contracts.intake import WorkOrderIssued
 from contracts.network import NetworkIncidentPayload
 from contracts.registry import WorkOrderEventT
 from domain.policy import Point, Policy, Responsible, Segment, SegmentStatus
 from domain.timeline._format import at, seconds, utc
-from domain.timeline.anomalies import event_anomalies, in_order, point_anomalies
-from domain.timeline.model import SegmentResult, Timeline, TotalResult
+from domain.timeline.anomalies import (
+    attempt_anomalies,
+    event_anomalies,
+    in_order,
+    point_anomalies,
+)
+from domain.timeline.attempts import Attempt
+from domain.timeline.model import AttemptResult, SegmentResult, Timeline, TotalResult
 from domain.timeline.points import Reading, Readings, read_events
 from domain.timeline.responsibility import decide
 
@@ -49,6 +55,13 @@ def compute_timeline(
     ``met`` (ADR 0005). A to H is judged the same way against the total limit; its
     ``responsible`` lists the parties of the ``breached`` segments once A to H is breached.
 
+    D to H follow the attempt under way (rule 4, ADR 0008): the last dispatch not recalled, and
+    the crew reports it caused. While the last one is recalled there is no D, and CD runs again
+    from C; the time lost in earlier attempts counts in CD. A re-dispatch stamped before the
+    attempt it replaces was withdrawn cannot shorten CD (contested as if ended there). Every
+    attempt is in ``attempts``, with its own DE to GH; a recalled one's segment open at its
+    recall is breached if we recorded the recall only once that segment was visibly overdue.
+
     The result depends only on the arguments, not on the order of ``events`` or ``incidents``,
     nor on an event being passed twice.
 
@@ -58,21 +71,12 @@ def compute_timeline(
         raise ValueError("now must be timezone-aware")
     readings = read_events(work_order_id, events, now)
     known_incidents = tuple(incidents)
-    dispatch = _event(readings, Point.D)
-    co_located = (
-        dispatch.payload.crew_co_located if isinstance(dispatch, WorkOrderDispatched) else None
+    segments = _segments(
+        readings, list(Segment), policy, now, known_incidents, _redispatch_floor(readings)
     )
-
-    segments = [
-        _segment(
-            segment,
-            readings,
-            policy.limit_for(segment, crew_co_located=co_located),
-            now,
-            known_incidents,
-            policy,
-        )
-        for segment in Segment
+    attempts = [
+        _attempt(readings, attempt, policy, now, known_incidents)
+        for attempt in readings.attempts.attempts
     ]
     return Timeline(
         work_order_id=work_order_id,
@@ -84,7 +88,88 @@ def compute_timeline(
         fault_cleared_at=(
             None if readings.fault_cleared is None else utc(readings.fault_cleared.occurred_at)
         ),
-        anomalies=in_order([*point_anomalies(readings), *event_anomalies(readings, policy, now)]),
+        anomalies=in_order(
+            [
+                *point_anomalies(readings),
+                *event_anomalies(readings, policy, now),
+                *attempt_anomalies(readings, attempts),
+            ]
+        ),
+        attempts=attempts,
+    )
+
+
+_ATTEMPT_POINTS = (Point.D, Point.E, Point.F, Point.G, Point.H)
+_ATTEMPT_SEGMENTS = (Segment.DE, Segment.EF, Segment.FG, Segment.GH)
+
+
+def _segments(
+    readings: Readings,
+    which: Iterable[Segment],
+    policy: Policy,
+    now: datetime,
+    incidents: tuple[NetworkIncidentPayload, ...],
+    cd_floor: tuple[datetime, str] | None,
+) -> list[SegmentResult]:
+    dispatch = _event(readings, Point.D)
+    co_located = (
+        dispatch.payload.crew_co_located if isinstance(dispatch, WorkOrderDispatched) else None
+    )
+    return [
+        _segment(
+            segment,
+            readings,
+            policy.limit_for(segment, crew_co_located=co_located),
+            now,
+            incidents,
+            policy,
+            cd_floor if segment is Segment.CD else None,
+        )
+        for segment in which
+    ]
+
+
+def _redispatch_floor(readings: Readings) -> tuple[datetime, str] | None:
+    """For a re-dispatch, the latest stamp of the attempts it replaces (their dispatches and
+    recalls): a new attempt is sent only after the last one was withdrawn, so a D stamped before
+    it would shorten CD, the repair center's, by the very time lost in those attempts."""
+    current = readings.attempts.current
+    if current is None or current.number == 1:
+        return None
+    marks = [
+        (event.occurred_at, f"{what} of attempt {attempt.number} (event {event.event_id})")
+        for attempt in readings.attempts.attempts[: current.number - 1]
+        for what, event in (("the dispatch", attempt.dispatch), ("the recall", attempt.recall))
+        if event is not None
+    ]
+    return max(marks, key=lambda mark: (mark[0], mark[1]))
+
+
+def _attempt(
+    readings: Readings,
+    attempt: Attempt,
+    policy: Policy,
+    now: datetime,
+    incidents: tuple[NetworkIncidentPayload, ...],
+) -> AttemptResult:
+    """One attempt as its own reports tell it, for the history."""
+    own = readings.of_attempt(attempt)
+    dispatch, recall = attempt.dispatch, attempt.recall
+    return AttemptResult(
+        number=attempt.number,
+        dispatch_event_id=dispatch.event_id,
+        repair_center_id=dispatch.payload.repair_center_id,
+        vehicle_id=dispatch.payload.vehicle_id,
+        crew_id=dispatch.payload.crew_id,
+        crew_co_located=dispatch.payload.crew_co_located,
+        dispatched_at=utc(dispatch.occurred_at),
+        current=attempt is readings.attempts.current,
+        recall_event_id=None if recall is None else recall.event_id,
+        recalled_at=None if recall is None else utc(recall.occurred_at),
+        recall_reason=None if recall is None else recall.payload.reason,
+        requested_by=None if recall is None else recall.payload.requested_by,
+        points={point: _utc_or_none(own.time(point)) for point in _ATTEMPT_POINTS},
+        segments=_segments(own, _ATTEMPT_SEGMENTS, policy, now, incidents, None),
     )
 
 
@@ -116,6 +201,7 @@ def _measure(
     limit_s: int,
     readings: Readings,
     policy: Policy,
+    floor: tuple[datetime, str] | None = None,
 ) -> _Measure:
     limit = timedelta(seconds=limit_s)
     if start is None:
@@ -127,6 +213,8 @@ def _measure(
         duration = end.at - start.at
         status = _judge(duration, limit)
         contests = _alternatives(name, start, end, limit, status)
+        if floor is not None and end.at < floor[0]:
+            contests.extend(_before_floor(name, start, end, floor, limit, status))
         reported = end.event.recorded_at - overdue_since
         if status is SegmentStatus.MET and reported > tolerance:
             contests.insert(0, _reported_when_overdue(name, start, end, overdue_since, readings))
@@ -136,9 +224,14 @@ def _measure(
     if moved_on is not None:
         reported = moved_on.recorded_at - overdue_since
         if reported > tolerance:
+            how = (
+                "the attempt was recalled"
+                if isinstance(moved_on, WorkOrderRecalled)
+                else "the order moved on"
+            )
             note = (
-                f"{name} had been overdue by our records since {at(overdue_since)} when the order "
-                f"moved on without {name[-1]} (event {moved_on.event_id}, {moved_on.event_type}, "
+                f"{name} had been overdue by our records since {at(overdue_since)} when {how} "
+                f"without {name[-1]} (event {moved_on.event_id}, {moved_on.event_type}, "
                 f"recorded {at(moved_on.recorded_at)}, {seconds(reported)} later)"
             )
             return _Measure(SegmentStatus.BREACHED, None, moved_on.occurred_at, note=note)
@@ -169,6 +262,26 @@ def _alternatives(
                     f"recorded {at(standing.event.recorded_at)})"
                 )
     return found
+
+
+def _before_floor(
+    name: str,
+    start: Reading,
+    end: Reading,
+    floor: tuple[datetime, str],
+    limit: timedelta,
+    status: SegmentStatus,
+) -> list[str]:
+    """A re-dispatch stamped before the attempt it replaces was withdrawn: measured to that
+    withdrawal instead, would the finding turn (met to not met or back)?"""
+    would = _judge(floor[0] - start.at, limit)
+    if (would is SegmentStatus.MET) is (status is SegmentStatus.MET):
+        return []
+    return [
+        f"{end.point} (event {end.event.event_id}) is stamped {at(end.at)}, before {floor[1]} "
+        f"at {at(floor[0])}; a new attempt is dispatched only after the one it replaces was "
+        f"withdrawn, and measured to then {name} would be {would}, not {status}"
+    ]
 
 
 def _reported_when_overdue(
@@ -207,6 +320,7 @@ def _segment(
     now: datetime,
     incidents: tuple[NetworkIncidentPayload, ...],
     policy: Policy,
+    floor: tuple[datetime, str] | None,
 ) -> SegmentResult:
     start = readings.points.get(segment.start)
     end = readings.points.get(segment.end)
@@ -219,6 +333,7 @@ def _segment(
         limit_s,
         readings,
         policy,
+        floor,
     )
 
     responsible: Responsible | None = None

@@ -34,6 +34,14 @@ class AnomalyCode(StrEnum):
     """We recorded the event long after it occurred."""
     EVENT_AFTER_NOW = "event_after_now"
     """The event says it occurred after the as-of instant (a clock running ahead)."""
+    RECALLED_ATTEMPT = "recalled_attempt"
+    """A dispatch was recalled (rule 4): its reports set no point; what it reached, and any
+    segment it breached, are the evidence (``attempts``)."""
+    UNATTRIBUTED_REPORT = "unattributed_report"
+    """A crew report names as its cause no dispatch we know of: it sets no point."""
+    IGNORED_RECALL = "ignored_recall"
+    """A recall withdrew nothing: it named no attempt under way, or came once the crew was on
+    site or the order closed."""
 
 
 class Anomaly(_Frozen):
@@ -77,6 +85,37 @@ class TotalResult(_Frozen):
     """As for a segment: why A to H is contested, if it is."""
 
 
+class AttemptResult(_Frozen):
+    """One dispatch of the order to a crew and vehicle (rule 4: an order recalled may be
+    dispatched again). The timeline's D to H follow the current attempt; the others stay here,
+    with what their reports reached and how their segments stood when they were recalled."""
+
+    number: int
+    """1, 2, ... in the order we recorded the dispatches that opened the attempts."""
+    dispatch_event_id: UUID
+    """The ``WorkOrderDispatched`` that opened it; the crew's reports on it name it as cause."""
+    repair_center_id: str
+    vehicle_id: str
+    crew_id: str
+    crew_co_located: bool
+    dispatched_at: AwareDatetime
+    current: bool
+    """The attempt the timeline's D to H follow: the last one, not recalled."""
+    recall_event_id: UUID | None
+    recalled_at: AwareDatetime | None
+    """The recall's stamp, ``None`` while the attempt stands."""
+    recall_reason: str | None
+    requested_by: str | None
+    """Who asked for the recall: a dispatcher, or ``gps-unit:<vehicle>``."""
+    points: dict[Point, AwareDatetime | None]
+    """D to H as this attempt's own reports set them (first recorded stands, as on the timeline)."""
+    segments: list[SegmentResult]
+    """DE to GH judged on this attempt's reports; a recalled attempt's segment still open when it
+    was recalled is ``breached`` if we recorded the recall only after it was visibly overdue
+    (the recall is no escape), ``incomplete`` otherwise. The current attempt's are the
+    timeline's own."""
+
+
 class Timeline(_Frozen):
     work_order_id: UUID
     as_of: AwareDatetime
@@ -86,3 +125,5 @@ class Timeline(_Frozen):
     total: TotalResult
     fault_cleared_at: AwareDatetime | None
     anomalies: list[Anomaly]
+    attempts: list[AttemptResult] = []
+    """Every dispatch attempt, first to last; empty before the order is dispatched."""

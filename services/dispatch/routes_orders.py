@@ -121,8 +121,11 @@ async def recall(
     unit; it leaves the vehicle's queue and may be dispatched again. Every attempt stays in the
     order's history. 409 when nothing is dispatched, or the crew is already on site.
 
-    The same recall again is a replay; another body for the same attempt is 409.
+    The same recall again is a replay; another body for the same attempt is 409. A
+    `recalled_at` further from our clock than the live-stamp tolerance is 422.
     """
+
+    tolerance = _live_stamp_tolerance(runtime)
 
     def decide(state: OrderState) -> Outcome[WorkOrderRecalled]:
         attempt = state.dispatched or (state.dispatches[-1] if state.dispatches else None)
@@ -134,6 +137,7 @@ async def recall(
             request.recalled_at,
             utc_now(),
             f"repair-center:{center}",
+            tolerance=tolerance,
         )
 
     outcome = await decide_once(runtime, work_order_id, decide, _follow(runtime))

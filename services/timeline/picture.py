@@ -18,7 +18,8 @@ WIDTH, LEFT, ROW, TOP = 960, 70, 34, 56
 
 
 def render_svg(timeline: Timeline) -> str:
-    """Segments laid out on one time axis from A; limits as dashed ticks; breaches in red."""
+    """Segments laid out on one time axis from A; limits as dashed ticks; breaches in red; a
+    dotted line where each recalled attempt was withdrawn."""
     start = timeline.points[Point.A] or min(
         (s.start for s in timeline.segments if s.start), default=timeline.as_of
     )
@@ -44,6 +45,17 @@ def render_svg(timeline: Timeline) -> str:
         'stroke="#c62828" stroke-dasharray="6 4"/>'
         f'<text x="{promise + 4:.1f}" y="{TOP}" fill="#c62828">45 min</text>'
     )
+    for attempt in timeline.attempts:
+        if attempt.recalled_at is None:
+            continue
+        # Rule 4: where an attempt was withdrawn; the time after it, until the next D, is CD's.
+        mark = max(x(attempt.recalled_at), LEFT)
+        out.append(
+            f'<line x1="{mark:.1f}" y1="{TOP - 6}" x2="{mark:.1f}" y2="{height - 30}" '
+            'stroke="#555" stroke-dasharray="2 3"/>'
+            f'<text x="{mark + 3:.1f}" y="{height - 18}" fill="#555">recall '
+            f"{attempt.number} ({escape(attempt.vehicle_id)})</text>"
+        )
     rows: list[SegmentResult | TotalResult] = [*timeline.segments, timeline.total]
     for row, seg in enumerate(rows):
         y = TOP + ROW * row

@@ -18,8 +18,12 @@ from contracts.crew import (
     OrderReachedCrew,
 )
 from contracts.dispatch import (
+    DispatchBlocked,
+    DispatchBlockedPayload,
     WorkOrderDispatched,
     WorkOrderDispatchedPayload,
+    WorkOrderRecalled,
+    WorkOrderRecalledPayload,
     WorkOrderReceived,
     WorkOrderReceivedPayload,
 )
@@ -28,6 +32,8 @@ from contracts.intake import (
     CallEndedPayload,
     Caller,
     Fault,
+    WorkOrderClosed,
+    WorkOrderClosedPayload,
     WorkOrderIssued,
     WorkOrderIssuedPayload,
 )
@@ -157,6 +163,134 @@ def incident(
         started_at=started,
         ended_at=ended,
         repair_center_id=repair_center_id,
+    )
+
+
+# -- Attempts (rule 4): dispatches, recalls and the reports that answer one dispatch ------------
+
+CrewReport = OrderReachedCrew | OrderAcceptedByCrew | CrewDeparted | CrewArrived | FaultCleared
+
+
+def dispatched(
+    occurred: datetime,
+    *,
+    vehicle: str = "veh-12",
+    crew: str = "crew-3",
+    recorded: datetime | None = None,
+    event_id: UUID | None = None,
+    co_located: bool = False,
+) -> WorkOrderDispatched:
+    """Point D: one attempt, to ``vehicle`` and ``crew``."""
+    return WorkOrderDispatched(
+        event_id=event_id or new_id(),
+        occurred_at=occurred,
+        recorded_at=recorded if recorded is not None else occurred + DELAY,
+        correlation_id=CORRELATION,
+        work_order_id=WO,
+        source=f"repair-center:{REPAIR_CENTER}",
+        payload=WorkOrderDispatchedPayload(
+            repair_center_id=REPAIR_CENTER,
+            crew_id=crew,
+            vehicle_id=vehicle,
+            dispatcher_id="disp-2",
+            crew_co_located=co_located,
+        ),
+    )
+
+
+def recalled(
+    attempt: WorkOrderDispatched,
+    occurred: datetime,
+    *,
+    recorded: datetime | None = None,
+    event_id: UUID | None = None,
+    reason: str = "not our business: a 10 kV fault",
+    requested_by: str = "disp-2",
+) -> WorkOrderRecalled:
+    """Rule 4: ``attempt`` withdrawn from its vehicle, caused by it as the write side does."""
+    return WorkOrderRecalled(
+        event_id=event_id or new_id(),
+        occurred_at=occurred,
+        recorded_at=recorded if recorded is not None else occurred + DELAY,
+        correlation_id=CORRELATION,
+        causation_id=attempt.event_id,
+        work_order_id=WO,
+        source=f"repair-center:{REPAIR_CENTER}",
+        payload=WorkOrderRecalledPayload(
+            dispatch_event_id=attempt.event_id,
+            repair_center_id=attempt.payload.repair_center_id,
+            crew_id=attempt.payload.crew_id,
+            vehicle_id=attempt.payload.vehicle_id,
+            reason=reason,
+            requested_by=requested_by,
+        ),
+    )
+
+
+_REPORTS: dict[Point | None, type[CrewReport]] = {
+    Point.E: OrderReachedCrew,
+    Point.F: OrderAcceptedByCrew,
+    Point.G: CrewDeparted,
+    Point.H: CrewArrived,
+    None: FaultCleared,
+}
+
+
+def report(
+    point: Point | None,
+    attempt: WorkOrderDispatched,
+    occurred: datetime,
+    *,
+    recorded: datetime | None = None,
+    event_id: UUID | None = None,
+    report_id: str | None = None,
+) -> CrewReport:
+    """E, F, G, H (``None``: the fault cleared) from ``attempt``'s unit, caused by ``attempt``."""
+    vehicle = attempt.payload.vehicle_id
+    return _REPORTS[point](
+        event_id=event_id or new_id(),
+        occurred_at=occurred,
+        recorded_at=recorded if recorded is not None else occurred + DELAY,
+        correlation_id=CORRELATION,
+        causation_id=attempt.event_id,
+        work_order_id=WO,
+        source=f"gps-unit:{vehicle}",
+        payload=CrewReportPayload(
+            vehicle_id=vehicle,
+            crew_id=attempt.payload.crew_id,
+            report_id=report_id or f"rep-{next(_ids)}",
+        ),
+    )
+
+
+def blocked(occurred: datetime, *, recorded: datetime | None = None) -> DispatchBlocked:
+    """Rule 5: no suitable vehicle stands by."""
+    return DispatchBlocked(
+        event_id=new_id(),
+        occurred_at=occurred,
+        recorded_at=recorded if recorded is not None else occurred + DELAY,
+        correlation_id=CORRELATION,
+        work_order_id=WO,
+        source=f"repair-center:{REPAIR_CENTER}",
+        payload=DispatchBlockedPayload(
+            repair_center_id=REPAIR_CENTER,
+            department=None,
+            trade="low-voltage",
+            reason="every low-voltage vehicle is out",
+        ),
+    )
+
+
+def closed(occurred: datetime, *, recorded: datetime | None = None) -> WorkOrderClosed:
+    """The 95598 callback: the order closed."""
+    return WorkOrderClosed(
+        event_id=new_id(),
+        occurred_at=occurred,
+        recorded_at=recorded if recorded is not None else occurred + DELAY,
+        correlation_id=CORRELATION,
+        work_order_id=WO,
+        source="phone-system",
+        payload=WorkOrderClosedPayload(satisfied=True, agent_id="agent-7"),
     )
 
 

@@ -70,6 +70,8 @@ def test_nothing_to_recall_before_a_dispatch_or_once_the_crew_is_on_site() -> No
         decide_recall(state, "r", "d", at(2), REC, CENTER)
     with pytest.raises(NotFound):
         decide_recall(OrderState(state.work_order_id), "r", "d", at(4), REC, CENTER)
+    with pytest.raises(StampOutOfTolerance):
+        decide_recall(state, "r", "d", at(400), REC, CENTER, tolerance=TOL)
 
 
 def test_after_a_recall_the_order_goes_again_but_not_before_the_recall() -> None:
