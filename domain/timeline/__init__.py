@@ -1,6 +1,7 @@
 """A work order's timeline from A to H, rebuilt from its events: points, segments, who answers."""
 
 from domain.timeline.compute import compute_timeline
+from domain.timeline.judge import judge
 from domain.timeline.model import Anomaly, AnomalyCode, SegmentResult, Timeline, TotalResult
 
 __all__ = [
@@ -10,4 +11,5 @@ __all__ = [
     "Timeline",
     "TotalResult",
     "compute_timeline",
+    "judge",
 ]
