@@ -6,10 +6,23 @@ segment. Limits follow the source's rule "usual time taken + 1 minute"; they are
 a timeline always says which numbers judged it.
 """
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from enum import StrEnum
+from itertools import pairwise
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    model_validator,
+)
+
+from domain.errors import NotFound
 
 
 class Point(StrEnum):
@@ -78,9 +91,25 @@ class SegmentStatus(StrEnum):
     """The stamps give a negative duration (the end before the start): never ``met``."""
     DISPUTED = "disputed"
     """The stamps say ``met`` but the finding is contested (ADR 0005): never ``met``."""
+    INDETERMINATE = "indeterminate"
+    """The stamps say ``breached`` by less than the end's unit is measured to run ahead of our
+    clock (ADR 0009): neither a breach nor ``met``; the numbers are in ``skew``."""
 
 
 _FIXED_LIMIT_SEGMENTS = frozenset(Segment) - {Segment.DE}
+
+DEFAULT_PARTIES: dict[Segment, Responsible] = {
+    Segment.AB: Responsible.CUSTOMER_SERVICE_CENTER,
+    Segment.BC: Responsible.REPAIR_CENTER,
+    Segment.CD: Responsible.REPAIR_CENTER,
+    Segment.DE: Responsible.CREW_RECEIVER,
+    Segment.EF: Responsible.CREW_RECEIVER,
+    Segment.FG: Responsible.CREW_REPAIR_STAFF,
+    Segment.GH: Responsible.CREW_REPAIR_STAFF,
+}
+"""The source's parties. BC and DE are "decided by the network state at the time": theirs is the
+receiving side's when the network was healthy; a recorded incident on the link puts a segment on
+the network whatever the policy says."""
 
 
 class Policy(BaseModel):
@@ -93,6 +122,10 @@ class Policy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str = Field(min_length=1)
+    effective_from: AwareDatetime = Field(
+        description="The instant from which an order is judged under this version: an order "
+        "is judged under the policy in force at its A (ADR 0009)."
+    )
     limits_s: dict[Segment, PositiveInt]
     de_co_located_limit_s: PositiveInt = 120
     de_remote_limit_s: PositiveInt = 240
@@ -111,9 +144,14 @@ class Policy(BaseModel):
         "visibly overdue (its start known and its limit passed) cannot be judged met by the end's "
         "stamp alone: it is disputed (ADR 0005).",
     )
+    parties: dict[Segment, Responsible] = Field(
+        default_factory=lambda: dict(DEFAULT_PARTIES),
+        description="Who answers for each segment; for BC and DE, who answers when the network "
+        "was healthy (a recorded incident on the link puts the segment on the network).",
+    )
 
     @model_validator(mode="after")
-    def _every_fixed_segment_has_a_limit(self) -> Self:
+    def _every_segment_has_a_limit_and_a_party(self) -> Self:
         keys = set(self.limits_s)
         if keys != _FIXED_LIMIT_SEGMENTS:
             missing = sorted(_FIXED_LIMIT_SEGMENTS - keys)
@@ -121,6 +159,14 @@ class Policy(BaseModel):
             raise ValueError(
                 f"limits_s needs exactly AB, BC, CD, EF, FG, GH (DE comes from "
                 f"de_co_located_limit_s/de_remote_limit_s); missing {missing}, extra {extra}"
+            )
+        if set(self.parties) != set(Segment):
+            missing = sorted(set(Segment) - set(self.parties))
+            raise ValueError(f"parties needs every segment; missing {missing}")
+        if Responsible.NETWORK in self.parties.values():
+            raise ValueError(
+                "the network answers for a segment only when an incident on its link is "
+                "recorded; parties names who answers otherwise"
             )
         return self
 
@@ -137,6 +183,7 @@ class Policy(BaseModel):
 
 DEFAULT_POLICY = Policy(
     version="2026-11-01",
+    effective_from=datetime(2026, 1, 1, tzinfo=UTC),
     limits_s={
         Segment.AB: 120,
         Segment.BC: 240,
@@ -153,3 +200,68 @@ DEFAULT_POLICY = Policy(
     record_gap_tolerance_s=60,
 )
 """The source's numbers: 2 + 4 + 2 + 4 (2 when co-located) + 2 + 3 + 28 = 45 minutes."""
+
+
+class PolicyBook:
+    """Every version of the policy, by the instant it took effect.
+
+    Pure: the files are read at the edge (``services/timeline/policies.py``). Versions are
+    unique, and so are the instants they take effect from (two policies in force from one
+    instant would leave the order's judge to chance).
+    """
+
+    def __init__(self, policies: Iterable[Policy]) -> None:
+        ordered = sorted(policies, key=lambda policy: policy.effective_from)
+        if not ordered:
+            raise ValueError("a policy book needs at least one policy")
+        versions = [policy.version for policy in ordered]
+        twice = sorted({v for v in versions if versions.count(v) > 1})
+        if twice:
+            raise ValueError(f"policy versions must be unique; given twice: {twice}")
+        for earlier, later in pairwise(ordered):
+            if earlier.effective_from == later.effective_from:
+                raise ValueError(
+                    f"policies {earlier.version} and {later.version} both take effect from "
+                    f"{later.effective_from.isoformat()}"
+                )
+        self._policies = tuple(ordered)
+        self._by_version = {policy.version: policy for policy in ordered}
+
+    @property
+    def policies(self) -> tuple[Policy, ...]:
+        """Every version, the earliest effective first."""
+        return self._policies
+
+    @property
+    def latest(self) -> Policy:
+        """The version that took effect last (or will: it may lie in the future)."""
+        return self._policies[-1]
+
+    def in_force(self, at: datetime) -> Policy:
+        """The policy in force at ``at``: the last to take effect at or before it. Before the
+        first policy took effect, the first applies (there is nothing older to judge by).
+
+        Raises ``ValueError`` if ``at`` is naive.
+        """
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError("the instant a policy is looked up for must be timezone-aware")
+        in_force = self._policies[0]
+        for policy in self._policies[1:]:
+            if policy.effective_from > at:
+                break
+            in_force = policy
+        return in_force
+
+    def get(self, version: str) -> Policy:
+        """The policy named ``version``; ``NotFound`` (404 over HTTP) if there is none."""
+        try:
+            return self._by_version[version]
+        except KeyError:
+            known = ", ".join(self._by_version)
+            raise NotFound(f"no policy version {version!r}; known: {known}") from None
+
+    def __len__(self) -> int:
+        return len(self._policies)
+
+    def __repr__(self) -> str:
+        return f"PolicyBook({[policy.version for policy in self._policies]})"

@@ -2,12 +2,9 @@
 auditors share, so that the live picture and a replay cannot disagree."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from contracts.dispatch import WorkOrderDispatched, WorkOrderRecalled
-from contracts.intake import WorkOrderIssued
 from contracts.network import NetworkIncidentPayload
 from contracts.registry import WorkOrderEventT
 from domain.policy import Point, Policy, Responsible, Segment, SegmentStatus
@@ -19,8 +16,10 @@ from domain.timeline.anomalies import (
     point_anomalies,
 )
 from domain.timeline.attempts import Attempt
+from domain.timeline.gaps import find_gaps
+from domain.timeline.measure import co_located, measure_span, repair_center
 from domain.timeline.model import AttemptResult, SegmentResult, Timeline, TotalResult
-from domain.timeline.points import Reading, Readings, read_events
+from domain.timeline.points import Readings, read_events
 from domain.timeline.responsibility import decide
 
 
@@ -96,6 +95,7 @@ def compute_timeline(
             ]
         ),
         attempts=attempts,
+        gaps=find_gaps(readings, policy, now, known_incidents),
     )
 
 
@@ -111,15 +111,12 @@ def _segments(
     incidents: tuple[NetworkIncidentPayload, ...],
     cd_floor: tuple[datetime, str] | None,
 ) -> list[SegmentResult]:
-    dispatch = _event(readings, Point.D)
-    co_located = (
-        dispatch.payload.crew_co_located if isinstance(dispatch, WorkOrderDispatched) else None
-    )
+    crew_co_located = co_located(readings)
     return [
         _segment(
             segment,
             readings,
-            policy.limit_for(segment, crew_co_located=co_located),
+            policy.limit_for(segment, crew_co_located=crew_co_located),
             now,
             incidents,
             policy,
@@ -170,146 +167,8 @@ def _attempt(
         requested_by=None if recall is None else recall.payload.requested_by,
         points={point: _utc_or_none(own.time(point)) for point in _ATTEMPT_POINTS},
         segments=_segments(own, _ATTEMPT_SEGMENTS, policy, now, incidents, None),
-    )
-
-
-@dataclass(frozen=True)
-class _Measure:
-    status: SegmentStatus
-    duration: timedelta | None
-    until: datetime | None
-    """Where the interval the segment covered ends: its end, else the report that shows the
-    order moved on, else now."""
-    note: str | None = None
-    """Why a segment without its end is judged breached anyway."""
-    dispute: str | None = None
-
-
-def _judge(duration: timedelta, limit: timedelta) -> SegmentStatus:
-    # Compared as timedeltas (exact microseconds), so that "duration == limit is met" is exact.
-    if duration < timedelta(0):
-        return SegmentStatus.INVALID
-    return SegmentStatus.MET if duration <= limit else SegmentStatus.BREACHED
-
-
-def _measure(
-    name: str,
-    start: Reading | None,
-    end: Reading | None,
-    moved_on: WorkOrderEventT | None,
-    now: datetime,
-    limit_s: int,
-    readings: Readings,
-    policy: Policy,
-    floor: tuple[datetime, str] | None = None,
-) -> _Measure:
-    limit = timedelta(seconds=limit_s)
-    if start is None:
-        return _Measure(SegmentStatus.INCOMPLETE, None, None)
-    # From this instant on, our own records showed the segment open past its limit.
-    overdue_since = max(start.event.recorded_at, start.at + limit)
-    tolerance = timedelta(seconds=policy.record_gap_tolerance_s)
-    if end is not None:
-        duration = end.at - start.at
-        status = _judge(duration, limit)
-        contests = _alternatives(name, start, end, limit, status)
-        if floor is not None and end.at < floor[0]:
-            contests.extend(_before_floor(name, start, end, floor, limit, status))
-        reported = end.event.recorded_at - overdue_since
-        if status is SegmentStatus.MET and reported > tolerance:
-            contests.insert(0, _reported_when_overdue(name, start, end, overdue_since, readings))
-        if contests and status is SegmentStatus.MET:
-            status = SegmentStatus.DISPUTED
-        return _Measure(status, duration, end.at, dispute="; ".join(contests) or None)
-    if moved_on is not None:
-        reported = moved_on.recorded_at - overdue_since
-        if reported > tolerance:
-            how = (
-                "the attempt was recalled"
-                if isinstance(moved_on, WorkOrderRecalled)
-                else "the order moved on"
-            )
-            note = (
-                f"{name} had been overdue by our records since {at(overdue_since)} when {how} "
-                f"without {name[-1]} (event {moved_on.event_id}, {moved_on.event_type}, "
-                f"recorded {at(moved_on.recorded_at)}, {seconds(reported)} later)"
-            )
-            return _Measure(SegmentStatus.BREACHED, None, moved_on.occurred_at, note=note)
-        return _Measure(SegmentStatus.INCOMPLETE, None, moved_on.occurred_at)
-    elapsed = now - start.at
-    status = SegmentStatus.RUNNING if elapsed <= limit else SegmentStatus.BREACHED
-    return _Measure(status, elapsed, now)
-
-
-def _alternatives(
-    name: str, start: Reading, end: Reading, limit: timedelta, status: SegmentStatus
-) -> list[str]:
-    """The conflicting reports that, put in place of the standing ones, would turn the finding
-    from met to not met or back (breached and invalid are alike here: neither is met)."""
-    met = status is SegmentStatus.MET
-    found = []
-    for standing in (start, end):
-        for other in standing.conflicting:
-            begin = other.occurred_at if standing is start else start.at
-            finish = other.occurred_at if standing is end else end.at
-            would = _judge(finish - begin, limit)
-            if (would is SegmentStatus.MET) is not met:
-                found.append(
-                    f"a later report puts {standing.point} at {at(other.occurred_at)} (event "
-                    f"{other.event_id}, recorded {at(other.recorded_at)}), under which {name} "
-                    f"would be {would}, not {status}; the first recorded report stands: "
-                    f"{standing.point} at {at(standing.at)} (event {standing.event.event_id}, "
-                    f"recorded {at(standing.event.recorded_at)})"
-                )
-    return found
-
-
-def _before_floor(
-    name: str,
-    start: Reading,
-    end: Reading,
-    floor: tuple[datetime, str],
-    limit: timedelta,
-    status: SegmentStatus,
-) -> list[str]:
-    """A re-dispatch stamped before the attempt it replaces was withdrawn: measured to that
-    withdrawal instead, would the finding turn (met to not met or back)?"""
-    would = _judge(floor[0] - start.at, limit)
-    if (would is SegmentStatus.MET) is (status is SegmentStatus.MET):
-        return []
-    return [
-        f"{end.point} (event {end.event.event_id}) is stamped {at(end.at)}, before {floor[1]} "
-        f"at {at(floor[0])}; a new attempt is dispatched only after the one it replaces was "
-        f"withdrawn, and measured to then {name} would be {would}, not {status}"
-    ]
-
-
-def _reported_when_overdue(
-    name: str, start: Reading, end: Reading, overdue_since: datetime, readings: Readings
-) -> str:
-    """Rule (b) of ADR 0005: the end came in only after the segment showed overdue."""
-    overdue_for = end.event.recorded_at - overdue_since
-    return (
-        f"{end.point} (event {end.event.event_id}) is stamped {at(end.at)}, within the limit "
-        f"after {start.point} at {at(start.at)} (event {start.event.event_id}, recorded "
-        f"{at(start.event.recorded_at)}), but was recorded only at "
-        f"{at(end.event.recorded_at)}, {seconds(overdue_for)} after {name} had been overdue by "
-        f"our records (since {at(overdue_since)}); judged by when we recorded it, {name} would "
-        f"be {SegmentStatus.BREACHED}; {_delays(end.event.source, readings)}"
-    )
-
-
-def _delays(source: str, readings: Readings) -> str:
-    """How late ``source`` delivered its reports on this order: its measured delay (or skew),
-    which tells a unit that was offline from one that posted late on purpose."""
-    delays = [
-        (e.recorded_at - e.occurred_at).total_seconds()
-        for e in readings.events
-        if e.source == source
-    ]
-    return (
-        f"{source}'s {len(delays)} report(s) on this order reached us "
-        f"{seconds(min(delays))} to {seconds(max(delays))} after their stamps"
+        # Only the gaps its own dispatch or reports close: those ending at D to H.
+        gaps=find_gaps(own, policy, now, incidents, ending_after=Point.C),
     )
 
 
@@ -324,7 +183,7 @@ def _segment(
 ) -> SegmentResult:
     start = readings.points.get(segment.start)
     end = readings.points.get(segment.end)
-    measure = _measure(
+    measure = measure_span(
         str(segment),
         start,
         end,
@@ -340,7 +199,12 @@ def _segment(
     evidence: str | None = None
     if start is not None and measure.until is not None:
         finding = decide(
-            segment, start.at, measure.until, incidents, _repair_center(readings, segment)
+            segment,
+            start.at,
+            measure.until,
+            incidents,
+            repair_center(readings, segment),
+            policy.parties,
         )
         responsible = finding.responsible
         parts = []
@@ -356,6 +220,9 @@ def _segment(
             )
         elif measure.status is SegmentStatus.BREACHED and measure.duration is not None:
             parts.append(_breach(segment, readings, measure.duration, limit_s, end is None))
+        elif measure.skew is not None and measure.duration is not None:
+            parts.append(_breach(segment, readings, measure.duration, limit_s, False))
+            parts.append(measure.skew.message)
         if finding.network_evidence is not None:
             parts.append(finding.network_evidence)
         evidence = "; ".join(parts) or None
@@ -370,6 +237,7 @@ def _segment(
         responsible=responsible,
         evidence=evidence,
         dispute=measure.dispute,
+        skew=measure.skew,
     )
 
 
@@ -378,7 +246,7 @@ def _total(
 ) -> TotalResult:
     start, end = readings.points.get(Point.A), readings.points.get(Point.H)
     # Nothing but H ends the promise: a fault cleared without an arrival does not.
-    measure = _measure("A to H", start, end, None, now, policy.total_limit_s, readings, policy)
+    measure = measure_span("A to H", start, end, None, now, policy.total_limit_s, readings, policy)
     # Who broke the 45-minute promise: named only once it is broken, from the breached segments.
     # A disputed segment is not a breach here: its stamps say met, and the dispute says why
     # that is doubted; A to H carries its own dispute when it is contested.
@@ -399,6 +267,7 @@ def _total(
         status=measure.status,
         responsible=responsible,
         dispute=measure.dispute,
+        skew=measure.skew,
     )
 
 
@@ -417,23 +286,6 @@ def _breach(
         f"({segment.start}: event {first.event.event_id}, "
         f"{segment.end}: event {last.event.event_id})"
     )
-
-
-def _repair_center(readings: Readings, segment: Segment) -> str | None:
-    """The repair center the segment's hop led to, which scopes the incidents that count."""
-    if segment is Segment.BC:
-        issued = _event(readings, Point.B)
-        return issued.payload.repair_center_id if isinstance(issued, WorkOrderIssued) else None
-    if segment is Segment.DE:
-        dispatch = _event(readings, Point.D)
-        if isinstance(dispatch, WorkOrderDispatched):
-            return dispatch.payload.repair_center_id
-    return None
-
-
-def _event(readings: Readings, point: Point) -> WorkOrderEventT | None:
-    reading = readings.points.get(point)
-    return None if reading is None else reading.event
 
 
 def _utc_or_none(moment: datetime | None) -> datetime | None:

@@ -52,6 +52,35 @@ class Anomaly(_Frozen):
     event_ids: list[UUID]
 
 
+class SkewReport(_Frozen):
+    """One report of a GPS unit used to measure how far ahead of our clock it stamps."""
+
+    event_id: UUID
+    event_type: str
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    ahead_s: float
+    """Its stamp minus our record: positive when the unit stamped it later than we recorded it,
+    which only a clock running ahead can do."""
+
+
+class SkewEvidence(_Frozen):
+    """Why a finding is ``indeterminate`` (ADR 0009): its end was stamped by a GPS unit whose
+    clock runs ahead of ours by at least ``skew_s``, more than the finding's ``margin_s``."""
+
+    source: str
+    """The unit, ``gps-unit:<vehicle>``."""
+    margin_s: float
+    """Duration minus limit by the stamps: how much the stamps say it was breached by."""
+    skew_s: float
+    """The least the unit's clock runs ahead of ours: the greatest stamp-minus-record over its
+    reports on this order recorded no later than the end (a report can reach us late, never
+    before it happened)."""
+    reports: list[SkewReport]
+    """Those reports, in the order we recorded them; the one giving ``skew_s`` among them."""
+    message: str
+
+
 class SegmentResult(_Frozen):
     segment: Segment
     start: AwareDatetime | None
@@ -68,6 +97,9 @@ class SegmentResult(_Frozen):
     judge it otherwise (both reports, both stamps, the other outcome), or an end recorded only
     after the segment was visibly overdue (for how long, and the reporting source's measured
     delay). A contested ``met`` is ``disputed``; a contested ``breached`` or ``invalid`` stays."""
+    skew: SkewEvidence | None = None
+    """Set exactly when the status is ``indeterminate``: the margin and the unit's measured
+    skew that swallows it (ADR 0009)."""
 
 
 class TotalResult(_Frozen):
@@ -83,6 +115,40 @@ class TotalResult(_Frozen):
     met); A to H is itself ``disputed`` when its own finding is contested."""
     dispute: str | None = None
     """As for a segment: why A to H is contested, if it is."""
+    skew: SkewEvidence | None = None
+    """As for a segment: set exactly when A to H is ``indeterminate``."""
+
+
+class GapResult(_Frozen):
+    """A run of points the order moved past without (ADR 0009): the span from the last point
+    before them to the first after is judged against the sum of the limits it covers, and every
+    party that could have lost the time is named.
+
+    A point counts as passed without when it had no report by the time we recorded a later
+    point, or its first report came only after that (beyond ``record_gap_tolerance_s``): a
+    missing point posted afterwards does not dissolve the gap, so the gap's finding cannot be
+    posted away. Both ends are known, so a gap is never ``running`` nor ``incomplete``."""
+
+    segments: list[Segment]
+    """The segments the span covers, in order (``["DE", "EF"]`` when E is missing)."""
+    start: Point
+    end: Point
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    duration_s: float
+    limit_s: int
+    """The sum of the covered segments' limits (DE's by co-location, as on the timeline)."""
+    status: SegmentStatus
+    """``met``, ``breached``, ``invalid``, ``disputed`` or ``indeterminate``, by the same
+    rules as a segment's."""
+    responsible_candidates: list[Responsible]
+    """One party per covered segment, in the same order, as decided for that segment over the
+    whole span (BC and DE by the network state during it): who could have lost the time."""
+    missing: list[Point]
+    """The points passed without; those reported afterwards are named in ``evidence``."""
+    evidence: str
+    dispute: str | None = None
+    skew: SkewEvidence | None = None
 
 
 class AttemptResult(_Frozen):
@@ -114,6 +180,9 @@ class AttemptResult(_Frozen):
     was recalled is ``breached`` if we recorded the recall only after it was visibly overdue
     (the recall is no escape), ``incomplete`` otherwise. The current attempt's are the
     timeline's own."""
+    gaps: list[GapResult] = []
+    """The gaps this attempt's dispatch or reports close (ending at D to H), as
+    ``Timeline.gaps`` has them: a gap found on an attempt since recalled stays here."""
 
 
 class Timeline(_Frozen):
@@ -127,3 +196,5 @@ class Timeline(_Frozen):
     anomalies: list[Anomaly]
     attempts: list[AttemptResult] = []
     """Every dispatch attempt, first to last; empty before the order is dispatched."""
+    gaps: list[GapResult] = []
+    """Every run of points the order moved past without, with its span judged (ADR 0009)."""

@@ -1,31 +1,35 @@
 """Who answers for a segment, and on what evidence.
 
-AB, CD, EF, FG and GH have a fixed party. BC and DE are "decided by the network state at the
-time" (interpretation in the domain notes): a recorded incident on the segment's link that
-overlaps the segment puts it on the network; a healthy network puts it on the receiving side.
+AB, CD, EF, FG and GH have a fixed party (the policy's ``parties``). BC and DE are "decided by
+the network state at the time" (interpretation in the domain notes): a recorded incident on the
+segment's link that overlaps the segment puts it on the network; a healthy network puts it on
+the receiving side (the policy's party for the segment).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from contracts.network import Link, NetworkIncidentPayload
-from domain.policy import Responsible, Segment
+from domain.policy import DEFAULT_PARTIES, Responsible, Segment
 from domain.timeline._format import at
 
-FIXED_PARTY: dict[Segment, Responsible] = {
-    Segment.AB: Responsible.CUSTOMER_SERVICE_CENTER,
-    Segment.CD: Responsible.REPAIR_CENTER,
-    Segment.EF: Responsible.CREW_RECEIVER,
-    Segment.FG: Responsible.CREW_REPAIR_STAFF,
-    Segment.GH: Responsible.CREW_REPAIR_STAFF,
+NETWORK_LINK: dict[Segment, Link] = {
+    Segment.BC: Link.CUSTOMER_SERVICE_TO_REPAIR_CENTER,
+    Segment.DE: Link.REPAIR_CENTER_TO_CREW,
 }
+"""The segments decided by the network state, and the link that carries each."""
+
+FIXED_PARTY: dict[Segment, Responsible] = {
+    segment: party for segment, party in DEFAULT_PARTIES.items() if segment not in NETWORK_LINK
+}
+"""The default policy's fixed parties."""
 
 NETWORK_DECIDED: dict[Segment, tuple[Link, Responsible]] = {
-    Segment.BC: (Link.CUSTOMER_SERVICE_TO_REPAIR_CENTER, Responsible.REPAIR_CENTER),
-    Segment.DE: (Link.REPAIR_CENTER_TO_CREW, Responsible.CREW_RECEIVER),
+    segment: (link, DEFAULT_PARTIES[segment]) for segment, link in NETWORK_LINK.items()
 }
-"""The link that carries the segment, and who answers when that link was healthy."""
+"""The link that carries the segment, and who answers under the default policy when that link
+was healthy."""
 
 _DASH = "\N{EN DASH}"  # ISO times are full of hyphens; an en dash keeps the span readable
 
@@ -43,17 +47,19 @@ def decide(
     until: datetime,
     incidents: Iterable[NetworkIncidentPayload],
     repair_center_id: str | None,
+    parties: Mapping[Segment, Responsible] = DEFAULT_PARTIES,
 ) -> Finding:
     """The party for ``segment``, which covered the interval from ``start`` to ``until``.
 
     An incident counts when it is on the segment's link, overlaps the interval for some positive
     time (an open incident has no end) and is not scoped to another repair center than the one
-    the order travelled to (``repair_center_id``; unknown means any).
+    the order travelled to (``repair_center_id``; unknown means any). ``parties`` is the
+    policy's: the fixed party, or for BC and DE who answers when the network was healthy.
     """
-    fixed = FIXED_PARTY.get(segment)
-    if fixed is not None:
-        return Finding(fixed, None)
-    link, receiver = NETWORK_DECIDED[segment]
+    link = NETWORK_LINK.get(segment)
+    receiver = parties[segment]
+    if link is None:
+        return Finding(receiver, None)
     # A clock running behind can make `until` precede `start`; the interval is the same span.
     low, high = min(start, until), max(start, until)
     hits = sorted(

@@ -13,6 +13,8 @@ COLORS = {
     SegmentStatus.INCOMPLETE: "#9e9e9e",
     SegmentStatus.INVALID: "#6a1b9a",
     SegmentStatus.DISPUTED: "#ef6c00",
+    # Within the unit's measured clock skew (ADR 0009): neither red nor green.
+    SegmentStatus.INDETERMINATE: "#0277bd",
 }
 WIDTH, LEFT, ROW, TOP = 960, 70, 34, 56
 

@@ -61,4 +61,4 @@ def test_policy_is_frozen() -> None:
 )
 def test_policy_rejects_bad_limits(limits: dict[Segment, int]) -> None:
     with pytest.raises(ValidationError):
-        Policy(version="x", limits_s=limits)
+        Policy(version="x", effective_from=DEFAULT_POLICY.effective_from, limits_s=limits)
