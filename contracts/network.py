@@ -3,7 +3,7 @@
 from enum import StrEnum
 from typing import ClassVar, Literal, Self
 
-from pydantic import AwareDatetime, model_validator
+from pydantic import AwareDatetime, Field, model_validator
 
 from contracts.envelope import Contract, Envelope, Identifier, Text
 from contracts.topics import NETWORK
@@ -23,6 +23,14 @@ class NetworkIncidentPayload(Contract):
     ended_at: AwareDatetime | None = None
     repair_center_id: Identifier | None = None
     description: Text | None = None
+    reason: Text | None = Field(
+        default=None,
+        description="Why an incident that started before the back-dating window is recorded "
+        "now: given by an admin, required then, kept on the event for the auditors.",
+    )
+    recorded_by: Identifier | None = Field(
+        default=None, description="The token (its id and role) that recorded the incident."
+    )
 
     @model_validator(mode="after")
     def _ends_after_start(self) -> Self:

@@ -8,7 +8,9 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import Field, TypeAdapter
 
+from contracts.access import TokenIssued, TokenRevoked
 from contracts.capacity import CapacityAlertRaised
+from contracts.clock import ClockTicked
 from contracts.crew import (
     CrewArrived,
     CrewDeparted,
@@ -23,6 +25,7 @@ from contracts.dispatch import (
     WorkOrderReceived,
 )
 from contracts.escalations import EscalationCallRecorded, EscalationClosed, EscalationRaised
+from contracts.findings import FindingsRejudged, SegmentBreached
 from contracts.intake import CallEnded, WorkOrderClosed, WorkOrderIssued
 from contracts.network import NetworkIncidentRecorded
 from contracts.reference import CrewDefined, RepairCenterDefined, RoutingRuleDefined, VehicleDefined
@@ -55,6 +58,7 @@ VehicleEventT = (
     | VehicleAvailabilityChanged
 )
 EscalationEventT = EscalationRaised | EscalationCallRecorded | EscalationClosed
+AccessEventT = TokenIssued | TokenRevoked
 ReferenceEventT = RepairCenterDefined | CrewDefined | VehicleDefined | RoutingRuleDefined
 AnyEvent = (
     WorkOrderEventT
@@ -63,6 +67,10 @@ AnyEvent = (
     | EscalationEventT
     | ReferenceEventT
     | CapacityAlertRaised
+    | ClockTicked
+    | SegmentBreached
+    | FindingsRejudged
+    | AccessEventT
 )
 
 EVENT_CLASSES: tuple[type[AnyEvent], ...] = AnyEvent.__args__

@@ -31,7 +31,23 @@ REFERENCE_DATA = TopicSpec("repair.reference-data.v1")
 CAPACITY = TopicSpec("repair.capacity.v1")
 """Rule 5: capacity alerts, keyed by repair center, department and trade."""
 
+FINDINGS = TopicSpec("repair.findings.v1")
+"""What the timeline finds: live breaches keyed by work order, re-judgements keyed by their id."""
+
+ACCESS = TopicSpec("repair.access.v1")
+"""Access tokens issued and revoked (hashes, never tokens), keyed by token id."""
+
 DEAD_LETTERS = TopicSpec("repair.dead-letters.v1", partitions=1)
 """Messages a consumer could not apply, with the reason in headers; keyed as the original."""
 
-ALL_TOPICS = (WORK_ORDERS, VEHICLES, NETWORK, ESCALATIONS, REFERENCE_DATA, CAPACITY, DEAD_LETTERS)
+ALL_TOPICS = (
+    WORK_ORDERS,
+    VEHICLES,
+    NETWORK,
+    ESCALATIONS,
+    REFERENCE_DATA,
+    CAPACITY,
+    FINDINGS,
+    ACCESS,
+    DEAD_LETTERS,
+)

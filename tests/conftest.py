@@ -8,6 +8,7 @@ import pytest
 
 from tests.support.desk import Desk
 from tests.support.infra import Infra, real_infra
+from tests.support.keys import HARNESS_AUTH
 from tests.support.system import System, running_system
 
 
@@ -26,7 +27,8 @@ def system(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
 
 @pytest.fixture(scope="session")
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=10) as client:
+    # Each request gets the token its real caller would hold (tests.support.keys).
+    with httpx.Client(auth=HARNESS_AUTH, timeout=10) as client:
         yield client
 
 

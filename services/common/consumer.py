@@ -39,12 +39,34 @@ Handler = Callable[[Connection, AnyEvent], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class Consumed:
+    """Where a consumed event sat in Kafka."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+LocatedHandler = Callable[[Connection, AnyEvent, Consumed], Awaitable[None]]
+
+
+def _always(_: AnyEvent) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
 class Subscription:
     """What a service takes from its topics: which events, and what it does with each."""
 
     wants: Callable[[AnyEvent], bool]
     apply: Handler | None = None
     """Effects beyond keeping the event (kept in ``received_events``, the same transaction)."""
+    apply_at: LocatedHandler | None = None
+    """Like ``apply``, and told where the event sat in Kafka (topic, partition, offset)."""
+    keeps: Callable[[AnyEvent], bool] = _always
+    """Whether a wanted event gets its ``received_events`` row. One that does not (the
+    timeline's clock ticks: many, and worthless once applied) is applied every time it comes,
+    so its effect must be idempotent by itself."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +74,16 @@ class Consumes:
     group_id: str
     topics: tuple[TopicSpec, ...]
     subscription: Subscription
+
+
+def without_input(err: ValidationError) -> str:
+    """What is wrong and where, without the offending values: pydantic's own message echoes
+    them (``input_value=``), and a message's values may be a caller's name and phone."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or '(body)'}: {e['msg']}"
+        for e in err.errors(include_url=False, include_input=False, include_context=False)
+    )
+    return f"{err.error_count()} validation error(s) for {err.title}: {problems}"
 
 
 class EventConsumer:
@@ -105,7 +137,7 @@ class EventConsumer:
         try:
             event = parse_event(record.value)
         except ValidationError as err:
-            await self._dead_letter(record, producer, f"unparseable: {err}")
+            await self._dead_letter(record, producer, f"unparseable: {without_input(err)}")
             return
         if not self._consumes.subscription.wants(event):
             return
@@ -113,7 +145,8 @@ class EventConsumer:
             await self._until_done(health, lambda: self._apply(record, event))
         except Exception as err:  # not transient: this message can never be applied
             log.exception("cannot apply %s %s", event.event_type, event.event_id)
-            await self._dead_letter(record, producer, f"{type(err).__name__}: {err}")
+            reason = without_input(err) if isinstance(err, ValidationError) else str(err)
+            await self._dead_letter(record, producer, f"{type(err).__name__}: {reason}")
 
     async def _until_done(self, health: TaskHealth, work: Callable[[], Awaitable[None]]) -> None:
         """Run ``work`` again after every transient failure, for as long as the outage lasts."""
@@ -134,28 +167,9 @@ class EventConsumer:
                 await work()
 
     async def _apply(self, record: ConsumerRecord[bytes, bytes], event: AnyEvent) -> None:
+        where = Consumed(record.topic, record.partition, record.offset)
         async with self._pool.acquire() as conn, conn.transaction():
-            first_time = await conn.fetchval(
-                """
-                INSERT INTO received_events (event_id, event_type, work_order_id, occurred_at,
-                    recorded_at, topic, kafka_partition, kafka_offset, body)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                ON CONFLICT (event_id) DO NOTHING
-                RETURNING true
-                """,
-                event.event_id,
-                event.event_type,
-                getattr(event, "work_order_id", None),
-                event.occurred_at,
-                event.recorded_at,
-                record.topic,
-                record.partition,
-                record.offset,
-                event.model_dump(mode="json"),
-            )
-            apply = self._consumes.subscription.apply
-            if first_time and apply is not None:
-                await apply(conn, event)
+            await apply_consumed(conn, self._consumes.subscription, event, where)
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer, reason: str
@@ -179,3 +193,40 @@ class EventConsumer:
             ),
             timeout=30,
         )
+
+
+async def record_received(conn: Connection, event: AnyEvent, where: Consumed) -> bool:
+    """Keep the event in ``received_events``; ``False`` when it was already there (a redelivery)."""
+    first_time: bool | None = await conn.fetchval(
+        """
+        INSERT INTO received_events (event_id, event_type, work_order_id, occurred_at,
+            recorded_at, topic, kafka_partition, kafka_offset, body)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING true
+        """,
+        event.event_id,
+        event.event_type,
+        getattr(event, "work_order_id", None),
+        event.occurred_at,
+        event.recorded_at,
+        where.topic,
+        where.partition,
+        where.offset,
+        event.model_dump(mode="json"),
+    )
+    return bool(first_time)
+
+
+async def apply_consumed(
+    conn: Connection, subscription: Subscription, event: AnyEvent, where: Consumed
+) -> None:
+    """What the consumer does with one wanted event, inside the caller's transaction (a rebuild
+    from offset 0 calls it too, so that it does exactly what the live consumer did)."""
+    first_time = await record_received(conn, event, where) if subscription.keeps(event) else True
+    if not first_time:
+        return
+    if subscription.apply is not None:
+        await subscription.apply(conn, event)
+    if subscription.apply_at is not None:
+        await subscription.apply_at(conn, event, where)

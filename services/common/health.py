@@ -6,6 +6,8 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from domain.access import Ability
+from services.common.auth import allow
 from services.common.deps import RuntimeDep
 from services.common.failures import describe
 from services.common.supervision import TaskState
@@ -27,7 +29,7 @@ async def healthz(runtime: RuntimeDep) -> JSONResponse:
     return JSONResponse(body, status_code=503 if failed else 200)
 
 
-@router.get("/readyz")
+@router.get("/readyz", dependencies=[allow(Ability.IDENTIFY)])
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """200 when PostgreSQL answers, every background task is well and the outbox drains (so
     Kafka is reachable); 503 otherwise. The body says which part is unwell, and the outbox's

@@ -1,4 +1,5 @@
-"""The HTTP edge shared by the services: errors to status codes, load shedding, health routes."""
+"""The HTTP edge shared by the services: errors to status codes, load shedding, tokens, body
+size, health routes."""
 
 import logging
 from typing import Any
@@ -7,10 +8,13 @@ import asyncpg
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
+from domain.access import Forbidden
 from domain.errors import DomainError, ImpossibleStep, InvalidReference, NotFound
-from services.common import health
+from services.common import auth, health
 from services.common.deps import RuntimeDep
+from services.common.edge import BodyLimit
 from services.common.event_store import ConcurrentWrite
 from services.common.failures import describe, is_transient
 from services.common.refusals import refusal_with_facts
@@ -21,7 +25,7 @@ __all__ = ["RuntimeDep", "install"]
 
 log = logging.getLogger(__name__)
 
-_STATUS = {NotFound: 404, ImpossibleStep: 409, InvalidReference: 422}
+_STATUS = {NotFound: 404, ImpossibleStep: 409, InvalidReference: 422, Forbidden: 403}
 RETRY_AFTER_S = 2
 
 
@@ -53,8 +57,69 @@ def _infrastructure_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "internal error; nothing was recorded"}, status_code=500)
 
 
+class Problem(BaseModel):
+    """Every refusal's body: ``detail`` says what is wrong (for a 422, a list of what and
+    where); a reused key's 409 adds ``differs`` and ``first``."""
+
+    model_config = ConfigDict(extra="allow")
+    detail: Any
+
+
+_REFUSALS: dict[str, str] = {
+    "400": "The body is not JSON at all.",
+    "401": "No valid bearer token (missing, unknown, expired, revoked).",
+    "403": "The token's role or scope does not cover this; `detail` says why.",
+    "404": "Names something that does not exist.",
+    "409": "Contradicts what is recorded, or reuses a key.",
+    "413": "The body is larger than `MAX_BODY_BYTES`.",
+    "422": "Bad input: what and where.",
+    "503": "Overloaded, or a dependency is away; nothing was recorded: retry after `Retry-After`.",
+}
+_OPEN = {"/healthz": ("503",)}
+"""Routes answered without a token refuse only this way."""
+
+
+def _document_refusals(app: FastAPI) -> None:
+    """Every answer a route can give is in the OpenAPI, so that a client (and schemathesis)
+    can check it: the refusals are added to each operation (FastAPI's own 422 model stays
+    where it put one). Done on the document, FastAPI's public way to amend it."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = make()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = Problem.model_json_schema()
+        problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for path, operations in document.get("paths", {}).items():
+            for operation in operations.values():
+                answers = operation.setdefault("responses", {})
+                for code in _OPEN.get(path, _REFUSALS):
+                    answers.setdefault(code, {"description": _REFUSALS[code], "content": problem})
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_UNSTORABLE = (
+    asyncpg.exceptions.UntranslatableCharacterError,
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+)
+
+
+def _unstorable_text(_: Request, exc: Exception) -> JSONResponse:
+    """Text PostgreSQL cannot keep (a NUL character): the client's input, refused; the
+    transaction that met it recorded nothing."""
+    where = {"loc": ["body"], "msg": "text with a NUL character is not accepted", "type": "nul"}
+    return JSONResponse({"detail": [where]}, status_code=422)
+
+
 def install(app: FastAPI, settings: ServiceSettings) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    for unstorable in _UNSTORABLE:
+        app.add_exception_handler(unstorable, _unstorable_text)
     for infrastructure in (
         OSError,
         TimeoutError,
@@ -65,5 +130,10 @@ def install(app: FastAPI, settings: ServiceSettings) -> None:
         ConcurrentWrite,
     ):
         app.add_exception_handler(infrastructure, _infrastructure_error)
+    # Outermost first: shed before anything, then who is asking, then how much they send.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(auth.Authentication, api=app)
     app.add_middleware(LoadShedding, max_in_flight=settings.max_in_flight)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    _document_refusals(app)

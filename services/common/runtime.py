@@ -11,7 +11,7 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import asyncpg
@@ -23,12 +23,16 @@ from tenacity import (
     wait_exponential,
 )
 
-from services.common.consumer import Consumes, EventConsumer
-from services.common.db import create_pool, migrate
+from contracts import AnyEvent
+from contracts.topics import ACCESS
+from services.common import tokens as access_tokens
+from services.common.consumer import Consumed, Consumes, EventConsumer, Subscription
+from services.common.db import Connection, create_pool, migrate
 from services.common.failures import is_transient
 from services.common.outbox_relay import OutboxRelay
 from services.common.settings import ServiceSettings
 from services.common.supervision import Body, TaskHealth, supervise
+from services.common.tokens import TokenTable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,7 @@ _GRACE_S = 30.0
 class Runtime:
     settings: ServiceSettings
     pool: asyncpg.Pool
+    tokens: TokenTable
     health: dict[str, TaskHealth] = field(default_factory=dict)
     failed_task: str | None = None
 
@@ -67,6 +72,44 @@ async def _migrate(settings: ServiceSettings, migrations: Path) -> None:
             await migrate(settings.database_url, migrations)
 
 
+def _with_access(consumes: Consumes | None) -> Consumes:
+    """Every service consumes the access tokens too, into its own table, beside its own topics.
+
+    The service's subscription is kept whole (``dataclasses.replace``): token events go to
+    ``tokens.apply``, every other event to the service's own handlers, as before."""
+    if consumes is None:
+        return Consumes(
+            "access", (ACCESS,), Subscription(wants=access_tokens.wanted, apply=access_tokens.apply)
+        )
+    own = consumes.subscription
+
+    def wants(event: AnyEvent) -> bool:
+        return access_tokens.wanted(event) or own.wants(event)
+
+    def keeps(event: AnyEvent) -> bool:
+        return access_tokens.wanted(event) or own.keeps(event)
+
+    async def apply(conn: Connection, event: AnyEvent) -> None:
+        if access_tokens.wanted(event):
+            await access_tokens.apply(conn, event)
+        elif own.apply is not None:
+            await own.apply(conn, event)
+
+    async def apply_at(conn: Connection, event: AnyEvent, where: Consumed) -> None:
+        if not access_tokens.wanted(event) and own.apply_at is not None:
+            await own.apply_at(conn, event, where)
+
+    subscription = replace(
+        own,
+        wants=wants,
+        keeps=keeps,
+        apply=apply,  # the tokens', then the service's own
+        apply_at=apply_at if own.apply_at is not None else None,
+    )
+    topics = consumes.topics if ACCESS in consumes.topics else (*consumes.topics, ACCESS)
+    return replace(consumes, topics=topics, subscription=subscription)
+
+
 @contextlib.asynccontextmanager
 async def running(
     settings: ServiceSettings,
@@ -80,12 +123,12 @@ async def running(
     (each made from the pool and the settings); undo all of it on the way out."""
     await _migrate(settings, migrations)
     pool = await create_pool(settings.database_url)
-    runtime = Runtime(settings, pool)
+    runtime = Runtime(settings, pool, TokenTable(pool, settings.token_cache_ttl_s))
+    consumes = _with_access(consumes)
     bodies: dict[str, Body] = {}
     if publishes:
         bodies["outbox_relay"] = OutboxRelay(pool, settings).run
-    if consumes is not None:
-        bodies["consumer"] = EventConsumer(pool, settings, consumes).run
+    bodies["consumer"] = EventConsumer(pool, settings, consumes).run
     for name, make in (tasks or {}).items():
         bodies[name] = make(pool, settings)
     running_tasks = []

@@ -43,5 +43,27 @@ class ServiceSettings(BaseSettings):
         "Retry-After instead of queueing without bound.",
     )
 
+    future_stamp_tolerance_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How far ahead of our clock a GPS unit's stamp may be; a report stamped "
+        "further in the future is refused with 422 and the reason.",
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, gt=0, description="A request body larger than this is refused with 413."
+    )
+    token_cache_ttl_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long a looked-up token is trusted before it is read again: a "
+        "revocation takes effect within this much after the service consumes it.",
+    )
+    incident_backdate_window_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A network incident may start at most this long before it is recorded; "
+        "older, it needs an admin token and a `reason`, kept on the event.",
+    )
+
     def topic(self, spec: TopicSpec) -> str:
         return f"{self.topic_prefix}{spec.name}"

@@ -9,26 +9,49 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from contracts import Contract, Position, RepairRecord, WorkOrderIssuedPayload
+from contracts import Contract, Link, Position, RepairRecord, WorkOrderIssuedPayload
 from contracts.envelope import Identifier, Text
 from domain.fleet import Candidate, VehicleState
 from services.common.answers import Recorded
+from services.common.edge import EdgeId
 
 
 class ReceiptRequest(Contract):
     received_at: AwareDatetime
-    repair_center_id: Identifier
+    repair_center_id: EdgeId
 
 
 class DispatchRequest(Contract):
     dispatched_at: AwareDatetime
-    crew_id: Identifier
-    vehicle_id: Identifier
-    dispatcher_id: Identifier
+    crew_id: EdgeId
+    vehicle_id: EdgeId
+    dispatcher_id: EdgeId
+
+
+class IncidentRequest(Contract):
+    """A network incident as posted: the link, its repair center, when it started (and ended)."""
+
+    incident_id: EdgeId
+    link: Link
+    repair_center_id: EdgeId = Field(description="The repair center whose link it is.")
+    started_at: AwareDatetime
+    ended_at: AwareDatetime | None = None
+    description: Text | None = None
+    reason: Text | None = Field(
+        default=None,
+        description="Required (and an admin token) when `started_at` lies further back than "
+        "the back-dating window (`INCIDENT_BACKDATE_WINDOW_S`); kept on the event.",
+    )
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.ended_at is not None and self.ended_at < self.started_at:
+            raise ValueError("ended_at is before started_at")
+        return self
 
 
 class _Report(Contract):
-    report_id: Identifier = Field(description="Unique per unit; a retry repeats it.")
+    report_id: EdgeId = Field(description="Unique per unit; a retry repeats it.")
     occurred_at: AwareDatetime = Field(description="By the unit's own clock.")
     position: Position | None = None
 
@@ -102,7 +125,7 @@ class RecallBody(Contract):
 
     recalled_at: AwareDatetime
     reason: Text
-    requested_by: Identifier = Field(description="The dispatcher's id (or whoever asked).")
+    requested_by: EdgeId = Field(description="The dispatcher's id (or whoever asked).")
 
 
 class DispatchAnswer(Recorded):

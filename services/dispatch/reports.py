@@ -1,6 +1,6 @@
 """What a GPS unit posts: recorded once per report id, answered the same way on every retry."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from pydantic import TypeAdapter
@@ -17,6 +17,7 @@ from contracts import (
     VehiclePositionReported,
     WorkOrderRecalled,
 )
+from domain.errors import InvalidReference
 from domain.orders import (
     OrderState,
     Outcome,
@@ -59,6 +60,15 @@ async def record_report(
     """The answer, fresh for the first post of a report id, stored for a retry of it."""
     follow = effects.follower(dispatch_settings(runtime))
     prefix = runtime.settings.topic_prefix
+    ahead = report.occurred_at - utc_now()
+    if ahead > timedelta(seconds=runtime.settings.future_stamp_tolerance_s):
+        # A unit's clock may drift, but not this far: such a stamp would set a point that has
+        # not happened yet. Refused before anything is recorded, saying by how much.
+        raise InvalidReference(
+            "occurred_at",
+            f"stamped {ahead.total_seconds():.0f} s after our clock, more than the "
+            f"{runtime.settings.future_stamp_tolerance_s:.0f} s a unit's clock may be ahead",
+        )
 
     async def work(conn: Connection) -> Answered[ReportAnswer]:
         async def first_post() -> ReportAnswer:

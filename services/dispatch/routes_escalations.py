@@ -4,18 +4,24 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel
 
+from contracts.access import Role
 from contracts.escalations import Contact, EscalationRaisedPayload, EscalationRule, Notify
+from domain.access import Ability, Principal, require_center
+from domain.errors import NotFound
 from domain.escalations import names_phone
 from services.common.answers import answered
+from services.common.auth import Allow
 from services.common.http import RuntimeDep
 from services.dispatch import escalation_calls
 from services.dispatch.escalation_calls import CallAnswer, CallRequest
 
 router = APIRouter(prefix="/v1", tags=["escalations"])
 EscalationId = Annotated[UUID, Path(description="The escalation's id, as listed.")]
+Reader = Annotated[Principal, Depends(Allow(Ability.READ_DISPATCH))]
+Dispatcher = Annotated[Principal, Depends(Allow(Ability.ANSWER_ESCALATIONS))]
 
 
 class CallView(BaseModel):
@@ -56,6 +62,7 @@ class Escalations(BaseModel):
 @router.get("/escalations", response_model=Escalations)
 async def escalations(
     runtime: RuntimeDep,
+    caller: Reader,
     open_only: Annotated[
         bool | None,
         Query(alias="open", description="true: open only; false or absent: open and closed."),
@@ -66,8 +73,11 @@ async def escalations(
     """The escalations raised, most overdue first (by `due_at`, then id), each with its calls.
 
     `open=true` lists those still waiting for the hand-over; `open=false` or no `open` lists
-    all of them, open and closed, in the same order.
+    all of them, open and closed, in the same order. A dispatcher sees its repair center's.
     """
+    if caller.role is Role.DEVICE:
+        require_center(caller, None, "read escalations")
+    center = caller.repair_center_id if caller.role is Role.DISPATCHER else None
     async with runtime.pool.acquire() as conn:
         rows = await conn.fetch(
             """
@@ -78,12 +88,14 @@ async def escalations(
             FROM escalations e
             WHERE ($1::boolean IS NOT TRUE OR e.closed_at IS NULL)
               AND ($2::uuid IS NULL OR e.work_order_id = $2)
+              AND ($4::text IS NULL OR e.body->>'repair_center_id' = $4)
             ORDER BY e.due_at, e.escalation_id
             LIMIT $3
             """,
             open_only,
             work_order_id,
             limit,
+            center,
         )
     return Escalations(items=[_view(row) for row in rows])
 
@@ -123,7 +135,11 @@ def _view(row: Any) -> EscalationView:
 
 @router.post("/escalations/{escalation_id}/calls", status_code=201, response_model=CallAnswer)
 async def record_call(
-    escalation_id: EscalationId, request: CallRequest, runtime: RuntimeDep, response: Response
+    escalation_id: EscalationId,
+    request: CallRequest,
+    runtime: RuntimeDep,
+    response: Response,
+    caller: Dispatcher,
 ) -> CallAnswer:
     """Someone phoned for the escalation: record the attempt (`EscalationCallRecorded`).
 
@@ -133,5 +149,14 @@ async def record_call(
     name; the listing says `named`). 404 for an unknown escalation; 422 at `called_at` for a
     call stamped more than 60 s before the escalation was raised, or after our clock. A level-1
     `not_taken` call with `reached: false` makes level 2 due at once (`level_2_due_at`).
+    Only the dispatcher of the escalation's repair center may: 403.
     """
+    async with runtime.pool.acquire() as conn:
+        center = await conn.fetchval(
+            "SELECT body->>'repair_center_id' FROM escalations WHERE escalation_id = $1",
+            escalation_id,
+        )
+    if center is None:
+        raise NotFound(f"no escalation {escalation_id}")
+    require_center(caller, center, "record a call for an escalation")
     return answered(await escalation_calls.record(runtime, escalation_id, request), response)

@@ -2,20 +2,24 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime
 
 from contracts import RepairCenter
-from contracts.envelope import Identifier
+from contracts.access import Role
+from domain.access import Ability, Principal, require_center
 from domain.board import OrderStatus
 from domain.policy import DEFAULT_POLICY
+from services.common.auth import Allow
 from services.common.clock import utc_now
+from services.common.edge import EdgeId
 from services.common.http import RuntimeDep
 from services.dispatch import board, capacity, reference_data
 from services.dispatch.api_models import CapacityAlerts, Inbox, InboxOrder
 
 router = APIRouter(prefix="/v1", tags=["repair centers"])
-Id = Annotated[Identifier, Path()]
+Id = Annotated[EdgeId, Path(description="The repair center's id.")]
+Reader = Annotated[Principal, Depends(Allow(Ability.READ_DISPATCH))]
 _WAITING = (OrderStatus.ISSUED, OrderStatus.RECEIVED, OrderStatus.DISPATCHED)
 
 
@@ -23,6 +27,7 @@ _WAITING = (OrderStatus.ISSUED, OrderStatus.RECEIVED, OrderStatus.DISPATCHED)
 async def inbox(
     repair_center_id: Id,
     runtime: RuntimeDep,
+    caller: Reader,
     status: Annotated[
         list[OrderStatus] | None,
         Query(description="issued, received or dispatched (repeat for several); default all."),
@@ -30,7 +35,9 @@ async def inbox(
 ) -> Inbox:
     """The repair center's open orders, oldest first, each with the segment it is in and the
     time left before that segment's limit (negative: overdue). Issued orders are those the
-    95598 center sent and the repair center has not taken in yet (C)."""
+    95598 center sent and the repair center has not taken in yet (C). A dispatcher reads its
+    own repair center's only: 403."""
+    require_center(caller, repair_center_id, "read the orders")
     wanted = [s for s in status or _WAITING if s in _WAITING]
     now = utc_now()
     async with runtime.pool.acquire() as conn:
@@ -62,12 +69,18 @@ async def inbox(
 @router.get("/capacity-alerts")
 async def capacity_alerts(
     runtime: RuntimeDep,
-    repair_center_id: Annotated[Identifier | None, Query()] = None,
+    caller: Reader,
+    repair_center_id: Annotated[EdgeId | None, Query()] = None,
     since: Annotated[AwareDatetime | None, Query(description="Raised at or after.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> CapacityAlerts:
     """Rule 5: departments and trades whose vehicles were all busy too often inside the window,
-    newest first, each with the blocked orders and the leaders to tell."""
+    newest first, each with the blocked orders and the leaders to tell. A dispatcher reads its
+    own repair center's (name it, or it is taken as the filter)."""
+    if caller.role is Role.DISPATCHER:
+        repair_center_id = repair_center_id or caller.repair_center_id
+    if caller.role in (Role.DISPATCHER, Role.DEVICE):
+        require_center(caller, repair_center_id, "read the capacity alerts")
     async with runtime.pool.acquire() as conn:
         raised = await capacity.alerts(conn, repair_center_id, since, limit)
     return CapacityAlerts(

@@ -8,11 +8,13 @@ from pydantic import AwareDatetime, BaseModel, Field
 from contracts import CallEndedPayload, Contract, WorkOrderClosedPayload
 from contracts.envelope import Identifier, Text
 from contracts.reference import RoutingRuleDefinedPayload
+from services.common.edge import EdgeId
 
 
 class CallRequest(CallEndedPayload):
     """A call has ended (point A)."""
 
+    call_id: EdgeId = Field(description="The phone system's id of the call; a retry repeats it.")
     ended_at: AwareDatetime = Field(description="When the customer put the phone down (A).")
 
 
@@ -20,8 +22,8 @@ class IssueRequest(Contract):
     """The duty chief issues the order (point B), to a repair center or to the routing rules."""
 
     issued_at: AwareDatetime
-    duty_chief_id: Identifier
-    repair_center_id: Identifier | None = Field(
+    duty_chief_id: EdgeId
+    repair_center_id: EdgeId | None = Field(
         default=None,
         description="The duty chief's choice. Absent: the routing rules intake knows choose the "
         "repair center, department and trade from the call's fault and district.",

@@ -6,10 +6,12 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Response, status
 from fastapi.exceptions import RequestValidationError
 
+from domain.access import Ability
 from domain.errors import NotFound
 from domain.orders import OrderState
 from domain.routing import latest_definitions
 from services.common.answers import Recorded, answered, recorded
+from services.common.auth import allow
 from services.common.event_store import work_order_events
 from services.common.http import RuntimeDep
 from services.intake import orders, routing_rules
@@ -23,10 +25,15 @@ from services.intake.api_models import (
 from services.intake.calls import record_call
 
 router = APIRouter(prefix="/v1", tags=["work orders"])
+WRITE = [allow(Ability.RECORD_CALLS)]
+"""Intake's writes are the phone system's."""
+READ = [allow(Ability.READ_INTAKE)]
 WorkOrderId = Annotated[UUID, Path(description="The id intake gave the work order.")]
 
 
-@router.post("/calls", status_code=status.HTTP_201_CREATED, response_model=Recorded)
+@router.post(
+    "/calls", status_code=status.HTTP_201_CREATED, response_model=Recorded, dependencies=WRITE
+)
 async def call_ended(request: CallRequest, runtime: RuntimeDep, response: Response) -> Recorded:
     """Point A: a customer call has ended; opens a work order (once per `call_id`).
 
@@ -39,7 +46,12 @@ async def call_ended(request: CallRequest, runtime: RuntimeDep, response: Respon
     return answered(answer, response)
 
 
-@router.post("/work-orders/{work_order_id}/issue", status_code=201, response_model=Recorded)
+@router.post(
+    "/work-orders/{work_order_id}/issue",
+    status_code=201,
+    response_model=Recorded,
+    dependencies=WRITE,
+)
 async def issue(
     work_order_id: WorkOrderId, request: IssueRequest, runtime: RuntimeDep, response: Response
 ) -> Recorded:
@@ -69,7 +81,12 @@ async def issue(
     return recorded(outcome, response)
 
 
-@router.post("/work-orders/{work_order_id}/callback", status_code=201, response_model=Recorded)
+@router.post(
+    "/work-orders/{work_order_id}/callback",
+    status_code=201,
+    response_model=Recorded,
+    dependencies=WRITE,
+)
 async def callback(
     work_order_id: WorkOrderId, request: CallbackRequest, runtime: RuntimeDep, response: Response
 ) -> Recorded:
@@ -83,7 +100,7 @@ async def callback(
     return recorded(outcome, response)
 
 
-@router.get("/work-orders/{work_order_id}", response_model=WorkOrderView)
+@router.get("/work-orders/{work_order_id}", response_model=WorkOrderView, dependencies=READ)
 async def work_order(work_order_id: WorkOrderId, runtime: RuntimeDep) -> WorkOrderView:
     """What intake knows of an order: the call, whether and where it was issued, the callback."""
     async with runtime.pool.acquire() as conn:
@@ -105,7 +122,9 @@ async def work_order(work_order_id: WorkOrderId, runtime: RuntimeDep) -> WorkOrd
     )
 
 
-@router.get("/routing-rules", response_model=RoutingRules, tags=["routing rules"])
+@router.get(
+    "/routing-rules", response_model=RoutingRules, tags=["routing rules"], dependencies=READ
+)
 async def known_routing_rules(runtime: RuntimeDep) -> RoutingRules:
     """The routing rules as intake knows them now (heard from dispatch), retired ones too."""
     async with runtime.pool.acquire() as conn:

@@ -6,28 +6,34 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts import AnyEvent, NetworkIncidentRecorded, WorkOrderEvent
 from contracts.topics import NETWORK, WORK_ORDERS
 from services.common import http
-from services.common.consumer import Consumes, Subscription
+from services.common.consumer import Consumes
 from services.common.runtime import running
-from services.common.settings import ServiceSettings
+from services.timeline import projection, routes_breaches, routes_rejudge, routes_reports
+from services.timeline.judging import policy_book
 from services.timeline.routes import router
+from services.timeline.settings import TimelineSettings
+from services.timeline.ticker import ticker_task
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _judged(event: AnyEvent) -> bool:
-    return isinstance(event, WorkOrderEvent | NetworkIncidentRecorded)
-
-
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
-    settings = settings or ServiceSettings()  # read from the environment
-    consumes = Consumes("timeline", (WORK_ORDERS, NETWORK), Subscription(wants=_judged))
+def create_app(settings: TimelineSettings | None = None) -> FastAPI:
+    settings = settings or TimelineSettings()  # read from the environment
+    book = policy_book()
+    consumes = Consumes(
+        "timeline",
+        (WORK_ORDERS, NETWORK),
+        projection.subscription(settings.topic_prefix, settings.topic(WORK_ORDERS), book),
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with running(settings, MIGRATIONS, publishes=False, consumes=consumes) as runtime:
+        # publishes: the live breaches (SegmentBreached) go out through the outbox.
+        async with running(
+            settings, MIGRATIONS, publishes=True, consumes=consumes, tasks=ticker_task(settings)
+        ) as runtime:
             app.state.runtime = runtime
             yield
 
@@ -38,5 +44,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(router)
+    app.include_router(routes_breaches.router)
+    app.include_router(routes_reports.router)
+    app.include_router(routes_rejudge.router)
+    app.state.policy_book = book
     http.install(app, settings)
     return app

@@ -13,7 +13,10 @@ from services.common.db import Connection
 
 async def order_events(conn: Connection, work_order_id: UUID) -> list[WorkOrderEventT]:
     rows = await conn.fetch(
-        "SELECT body::text FROM received_events WHERE work_order_id = $1", work_order_id
+        # One order, whatever the physical order of the rows: the rebuild sees the same input.
+        "SELECT body::text FROM received_events WHERE work_order_id = $1"
+        " ORDER BY recorded_at, event_id",
+        work_order_id,
     )
     events = [parse_event(row[0]) for row in rows]
     return [event for event in events if isinstance(event, WorkOrderEvent)]
@@ -26,7 +29,7 @@ async def incidents_as_of(conn: Connection, as_of: datetime) -> list[NetworkInci
         SELECT DISTINCT ON (body->'payload'->>'incident_id') body::text
         FROM received_events
         WHERE event_type = 'NetworkIncidentRecorded' AND recorded_at <= $1
-        ORDER BY body->'payload'->>'incident_id', recorded_at DESC
+        ORDER BY body->'payload'->>'incident_id', recorded_at DESC, event_id DESC
         """,
         as_of,
     )

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from tests.support.desk import Crew, Desk, Json, ago, minutes_after, wait_for
+from tests.support.keys import HARNESS_AUTH
 
 pytestmark = pytest.mark.e2e
 
@@ -369,7 +370,7 @@ def test_two_units_of_a_trade_asking_at_once_cannot_both_leave(desk: Desk) -> No
     vehicles = fleet(desk, 2).vehicles
 
     def ask(vehicle_id: str) -> int:
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(auth=HARNESS_AUTH, timeout=10) as client:
             body = {"status": "unavailable", "reason": "meal", "occurred_at": ago(0).isoformat()}
             url = desk.url("dispatch", f"/v1/vehicles/{vehicle_id}/availability")
             return client.post(url, json=body).status_code

@@ -20,6 +20,7 @@ import pytest
 from tests.support import oracle
 from tests.support.desk import Crew, Desk
 from tests.support.infra import LOCAL_KAFKA, LOCAL_POSTGRES, ROOT, Infra
+from tests.support.keys import HARNESS_AUTH
 from tests.support.load import Ledger, Load
 from tests.support.oracle import Summary
 from tests.support.system import SERVICES, ServiceProcess, Stack, System, Watchdog, started_stack
@@ -60,7 +61,7 @@ class ReadySampler:
         self._thread = threading.Thread(target=self._sample, name="readyz", daemon=True)
 
     def _sample(self) -> None:
-        with httpx.Client(timeout=3) as client:
+        with httpx.Client(auth=HARNESS_AUTH, timeout=3) as client:
             while not self._stop.wait(self.every_s):
                 for service, url in self.urls.items():
                     at = time.monotonic()
@@ -138,7 +139,8 @@ class Faults:
         name = f"timeline-rebuild-{self.rebuilds}"
         database = self.stack.create_database(f"rebuild{self.rebuilds}")
         group = f"rebuild-{uuid4().hex[:8]}"
-        process = self.stack.add(name, "timeline", database, CONSUMER_GROUP=group)
+        # A rebuild reads the ticks as recorded; it sends none of its own.
+        process = self.stack.add(name, "timeline", database, CONSUMER_GROUP=group, TICKS="false")
         try:
             yield process.wait_ready().url
         finally:
@@ -215,7 +217,7 @@ def faults(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[F
     with (
         started_stack(infra, logs, label="faults") as stack,
         Watchdog(stack) as watchdog,
-        httpx.Client(timeout=10) as http,
+        httpx.Client(auth=HARNESS_AUTH, timeout=10) as http,
     ):
         desk = Desk(stack.system, http)
         crews = [desk.crew(co_located=False) for _ in range(CREWS)]

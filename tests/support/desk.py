@@ -4,6 +4,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import Enum
 from typing import Any
 from uuid import uuid4
 
@@ -35,6 +36,23 @@ def wait_for(what: str, probe: Callable[[], Any], timeout_s: float = 30.0) -> An
         time.sleep(0.1)
 
 
+class Auto(Enum):
+    """The harness picks the token (the default)."""
+
+    AUTO = "auto"
+
+
+AUTO = Auto.AUTO
+
+
+def _auth(token: "str | Auto | None") -> dict[str, Any]:
+    if token is AUTO:
+        return {}
+    if token is None:
+        return {"auth": None}  # no Authorization header at all
+    return {"auth": None, "headers": {"Authorization": f"Bearer {token}"}}
+
+
 class Desk:
     def __init__(self, system: System, client: httpx.Client) -> None:
         self.system = system
@@ -43,14 +61,22 @@ class Desk:
     def url(self, service: str, path: str) -> str:
         return f"{self.system.urls[service]}{path}"
 
-    def get(self, service: str, path: str, **params: str) -> httpx.Response:
-        return self.http.get(self.url(service, path), params=params)
+    def get(
+        self, service: str, path: str, *, token: "str | Auto | None" = AUTO, **params: str
+    ) -> httpx.Response:
+        """``token``: by default the one the path's real caller holds (``tests.support.keys``);
+        a token of the test's choosing; or ``None`` for a request without one."""
+        return self.http.get(self.url(service, path), params=params, **_auth(token))
 
-    def post(self, service: str, path: str, body: Json) -> httpx.Response:
-        return self.http.post(self.url(service, path), json=body)
+    def post(
+        self, service: str, path: str, body: Json, *, token: "str | Auto | None" = AUTO
+    ) -> httpx.Response:
+        return self.http.post(self.url(service, path), json=body, **_auth(token))
 
-    def put(self, service: str, path: str, body: Json) -> httpx.Response:
-        return self.http.put(self.url(service, path), json=body)
+    def put(
+        self, service: str, path: str, body: Json, *, token: "str | Auto | None" = AUTO
+    ) -> httpx.Response:
+        return self.http.put(self.url(service, path), json=body, **_auth(token))
 
     def events_recorded(self, service: str) -> int:
         """How many events the service recorded for requests. The escalation ladder raises on its
@@ -94,6 +120,7 @@ class Desk:
             )
         )
         self.ok(self.put("dispatch", f"/v1/vehicles/{crew.vehicle_id}", {"crew_id": crew.crew_id}))
+        self.system.keys.prepare([crew])  # its dispatcher's and its unit's tokens, in one go
         return crew
 
     def call(self, ended_at: datetime, call_id: str | None = None) -> str:

@@ -33,6 +33,7 @@ from uuid import uuid4
 import httpx
 
 from tests.support.desk import Crew
+from tests.support.keys import HARNESS_AUTH, Keyring
 from tests.support.system import System
 
 Json = dict[str, Any]
@@ -271,6 +272,7 @@ class HttpxPoster:
 
     def __init__(self, connections: int, timeout_s: float) -> None:
         self.client = httpx.AsyncClient(
+            auth=HARNESS_AUTH,
             timeout=httpx.Timeout(timeout_s, connect=5.0),
             limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         )
@@ -300,8 +302,11 @@ class RawHttp:
     ``connections``), so the service, not the client, decides what waits.
     """
 
-    def __init__(self, base_url: str, connections: int, timeout_s: float) -> None:
+    def __init__(
+        self, base_url: str, connections: int, timeout_s: float, keys: Keyring | None = None
+    ) -> None:
         parts = urlsplit(base_url)
+        self.keys = keys
         assert parts.hostname is not None, base_url
         assert parts.port is not None, base_url
         self.base_url = base_url
@@ -313,8 +318,14 @@ class RawHttp:
     async def post(self, url: str, body: Json) -> Answer:
         assert url.startswith(self.base_url), f"{url} is not on {self.base_url}"
         payload = json.dumps(body).encode()
+        path = url[len(self.base_url) :]
+        bearer = (
+            ""
+            if self.keys is None
+            else f"Authorization: Bearer {self.keys.token_for('dispatch', 'POST', path, body)}\r\n"
+        )
         request = (
-            f"POST {url[len(self.base_url) :]} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{bearer}"
             f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
         ).encode() + payload
         async with self._free:
@@ -470,6 +481,7 @@ class Load:
     ) -> None:
         self.system = system
         self.crews = list(crews)
+        system.keys.prepare(self.crews)  # every unit and center holds its token before the load
         self.name = name
         self.ledger = Ledger()
         self.sender = Sender(system, self.ledger, give_up_s)
@@ -515,7 +527,7 @@ class Load:
         self._web = HttpxPoster(64, self.timeout_s)
         # A burst's copies each get a client, so a connection, of their own.
         self._copies = [HttpxPoster(1, self.timeout_s) for _ in range(self.burst)]
-        self._flood = RawHttp(self.system.urls["dispatch"], 1024, self.timeout_s)
+        self._flood = RawHttp(self.system.urls["dispatch"], 1024, self.timeout_s, self.system.keys)
         self._progress_task = self._spawn(self._progress())
 
     async def _close(self) -> None:

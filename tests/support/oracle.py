@@ -30,6 +30,7 @@ import httpx
 import psycopg
 
 from tests.support.infra import ROOT
+from tests.support.keys import HARNESS_AUTH
 from tests.support.load import EVENT_TYPES, ORDER_STEPS, Ledger, Request
 
 Json = dict[str, Any]
@@ -179,7 +180,7 @@ def wait_caught_up(
     wanted = _acked_by_order(r for r in ledger.requests if r.acked_at and r.acked_at <= until)
 
     async def run() -> float | None:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(auth=HARNESS_AUTH, timeout=10) as client:
             _, took = await _until_complete(client, url, wanted, timeout_s)
             return took
 
@@ -404,7 +405,7 @@ def check(
     orders = {o.work_order_id for o in ledger.orders if o.work_order_id is not None}
 
     async def against_timeline() -> None:
-        async with httpx.AsyncClient(timeout=15) as client:
+        async with httpx.AsyncClient(auth=HARNESS_AUTH, timeout=15) as client:
             histories, took = await _until_complete(client, timeline_url, wanted, catch_up_s)
             summary.catch_up_s = took
             if took is None:

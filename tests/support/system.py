@@ -30,6 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import ALL_TOPICS
 from tests.support.infra import ROOT, Infra
+from tests.support.keys import Keyring, register, register_url
 
 SERVICES = ("intake", "dispatch", "timeline")
 READY_S = 90.0
@@ -45,6 +46,8 @@ class System:
     logs: Path
     processes: Mapping[str, "ServiceProcess"] = field(default_factory=dict, compare=False)
     """The process behind each of ``urls`` (the faults tier kills and restarts them)."""
+    keys: Keyring = field(default=None, compare=False)  # type: ignore[assignment]
+    """The run's tokens: admin, phone system, auditor, and one per center and vehicle."""
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -192,6 +195,7 @@ class Stack:
         self.databases: list[str] = []
         self.processes: dict[str, ServiceProcess] = {}
         self._system: System | None = None
+        self._keys: Keyring | None = None
 
     @property
     def system(self) -> System:
@@ -214,6 +218,7 @@ class Stack:
             "RELAY_IDLE_POLL_S": "0.5",
             # The scripted histories are stamped minutes to days in the past.
             "LIVE_STAMP_TOLERANCE_S": str(30 * 24 * 3600),
+            "INCIDENT_BACKDATE_WINDOW_S": str(30 * 24 * 3600),
             **extra,
         }
 
@@ -228,6 +233,8 @@ class Stack:
             self.logs / f"{name}.log",
         )
         self.processes[name] = process
+        if self._keys is not None:
+            register_url(self._keys, service, process.url)
         return process.start()
 
     def start_services(self) -> System:
@@ -236,6 +243,9 @@ class Stack:
         started = [self.add(name, name, database_urls[name]) for name in SERVICES]
         for process in started:
             process.wait_ready()
+        urls = {name: self.processes[name].url for name in SERVICES}
+        self._keys = Keyring(urls, self.infra.kafka_bootstrap, self.topic_prefix)
+        register(self._keys)
         self._system = System(
             urls={name: self.processes[name].url for name in SERVICES},
             database_urls=database_urls,
@@ -243,6 +253,7 @@ class Stack:
             kafka_bootstrap=self.infra.kafka_bootstrap,
             logs=self.logs,
             processes={name: self.processes[name] for name in SERVICES},
+            keys=self._keys,
         )
         return self._system
 
@@ -251,6 +262,8 @@ class Stack:
         self.processes.pop(name).terminate()
 
     def close(self) -> None:
+        if self._keys is not None:
+            self._keys.close()
         for process in self.processes.values():
             process.wanted = False
             if process.alive():

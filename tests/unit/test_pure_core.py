@@ -19,6 +19,7 @@ ALLOWED = {
     "uuid",
     "functools",
     "itertools",
+    "hashlib",  # a digest of a value (domain/findings.py): computation, no I/O
     "math",
     "json",
     "sys",

@@ -1,0 +1,195 @@
+"""Reports from the projection (never from the events): orders by A in [from, to)."""
+
+import csv
+import io
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from pydantic import AwareDatetime, BaseModel
+
+from domain.access import Ability
+from domain.errors import InvalidReference
+from domain.policy import Responsible, Segment
+from services.common.auth import allow
+from services.common.db import Connection
+from services.common.http import RuntimeDep
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[allow(Ability.READ_ALL)])
+GroupBy = Literal["department", "day"]
+
+
+class SegmentStats(BaseModel):
+    """Durations of the segments whose end point arrived, and how many were breached."""
+
+    p50_s: float | None
+    p90_s: float | None
+    p99_s: float | None
+    breached: int
+
+
+class Summary(BaseModel):
+    orders: int
+    on_time_rate: float | None
+    """Share of the orders whose A to H was met (within 45 min); ``None`` without orders."""
+    breaches_by_responsible: dict[str, int]
+    segments: dict[str, SegmentStats]
+
+
+class Group(Summary):
+    key: str | None
+    """The department (``None``: none named) or the day (UTC, YYYY-MM-DD) of A."""
+
+
+class Report(Summary):
+    period_from: datetime
+    period_to: datetime
+    group_by: GroupBy | None
+    groups: list[Group]
+    """The same figures per department or day of A; empty without ``group_by``."""
+
+
+_KEY = {
+    None: "NULL::text",
+    "department": "department",
+    "day": "to_char(a_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
+}
+
+
+async def summaries(
+    conn: Connection, start: datetime, end: datetime, group_by: GroupBy | None
+) -> dict[str | None, Summary]:
+    """The figures of the orders with A in [start, end), per group (one ``None`` group without
+    ``group_by``); a group without orders is absent."""
+    key = _KEY[group_by]  # one of three fixed SQL expressions, never user text
+    orders = await conn.fetch(
+        f"""
+        SELECT {key} AS key, count(*) AS orders,
+               count(*) FILTER (WHERE total_status = 'met') AS on_time
+        FROM order_projection WHERE a_at >= $1 AND a_at < $2 GROUP BY 1
+        """,
+        start,
+        end,
+    )
+    segments = await conn.fetch(
+        f"""
+        SELECT {key} AS key, s.segment,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY s.duration_s) FILTER (WHERE s.ended) AS p50,
+            percentile_cont(0.9) WITHIN GROUP (ORDER BY s.duration_s) FILTER (WHERE s.ended) AS p90,
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY s.duration_s) FILTER (WHERE s.ended)
+                AS p99,
+            count(*) FILTER (WHERE s.status = 'breached') AS breached
+        FROM order_segments s WHERE s.a_at >= $1 AND s.a_at < $2 GROUP BY 1, 2
+        """,
+        start,
+        end,
+    )
+    parties = await conn.fetch(
+        f"""
+        SELECT {key} AS key, s.responsible, count(*) AS n
+        FROM order_segments s
+        WHERE s.a_at >= $1 AND s.a_at < $2 AND s.status = 'breached'
+        GROUP BY 1, 2
+        """,
+        start,
+        end,
+    )
+    out: dict[str | None, Summary] = {}
+    for row in orders:
+        out[row["key"]] = Summary(
+            orders=row["orders"],
+            on_time_rate=row["on_time"] / row["orders"] if row["orders"] else None,
+            breaches_by_responsible={r.value: 0 for r in Responsible},
+            segments={
+                s.value: SegmentStats(p50_s=None, p90_s=None, p99_s=None, breached=0)
+                for s in Segment
+            },
+        )
+    for row in segments:
+        out[row["key"]].segments[row["segment"]] = SegmentStats(
+            p50_s=row["p50"], p90_s=row["p90"], p99_s=row["p99"], breached=row["breached"]
+        )
+    for row in parties:
+        party = row["responsible"] or "unknown"
+        out[row["key"]].breaches_by_responsible[party] = row["n"]
+    return out
+
+
+def _empty() -> Summary:
+    return Summary(
+        orders=0,
+        on_time_rate=None,
+        breaches_by_responsible={r.value: 0 for r in Responsible},
+        segments={
+            s.value: SegmentStats(p50_s=None, p90_s=None, p99_s=None, breached=0) for s in Segment
+        },
+    )
+
+
+def _csv(report: Report) -> str:
+    """One line per group (the whole period first, group empty) and segment."""
+    parties = list(report.breaches_by_responsible)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "group_by",
+            "group",
+            "orders",
+            "on_time_rate",
+            *(f"breaches_{p}" for p in parties),
+            "segment",
+            "p50_s",
+            "p90_s",
+            "p99_s",
+            "breached",
+        ]
+    )
+    rows: list[tuple[str, Summary]] = [("", report)]
+    rows += [(g.key or "", g) for g in report.groups]
+    for key, summary in rows:
+        for name, stats in summary.segments.items():
+            writer.writerow(
+                [
+                    report.group_by or "" if key else "",
+                    key,
+                    summary.orders,
+                    "" if summary.on_time_rate is None else summary.on_time_rate,
+                    *(summary.breaches_by_responsible.get(p, 0) for p in parties),
+                    name,
+                    *("" if v is None else v for v in (stats.p50_s, stats.p90_s, stats.p99_s)),
+                    stats.breached,
+                ]
+            )
+    return out.getvalue()
+
+
+@router.get("/summary", response_model=Report)
+async def summary(
+    runtime: RuntimeDep,
+    start: Annotated[AwareDatetime, Query(alias="from", description="A at or after this.")],
+    end: Annotated[AwareDatetime, Query(alias="to", description="A before this.")],
+    group_by: Annotated[GroupBy | None, Query(description="Split by department or day.")] = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Report | Response:
+    """Orders, the on-time rate (A to H within 45 min), breaches by party, and per segment the
+    50th, 90th and 99th percentile of its duration and how many were breached.
+    ``Accept: text/csv`` gives the same as CSV."""
+    if end <= start:
+        raise InvalidReference("query.to", f"to ({end.isoformat()}) must be after from")
+    async with runtime.pool.acquire() as conn:
+        whole = (await summaries(conn, start, end, None)).get(None) or _empty()
+        groups = await summaries(conn, start, end, group_by) if group_by else {}
+    report = Report(
+        **whole.model_dump(),
+        period_from=start,
+        period_to=end,
+        group_by=group_by,
+        groups=[
+            Group(key=key, **value.model_dump())
+            for key, value in sorted(groups.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+        ],
+    )
+    if accept is not None and "text/csv" in accept:
+        return Response(_csv(report), media_type="text/csv")
+    return report
