@@ -313,6 +313,8 @@ async def e2e(
         # Over the planned window: a background that fell behind shows as a lower rate.
         "background_rate": round(acked_pings / max(background.horizon_s, 1e-9), 1),
         "background_vehicles": vehicles,
+        "background_refused": pings["refused"],
+        "background_gave_up": pings["gave_up"],
         "background": pings["kinds"].get("ping"),
         "walks": fg.summary()["kinds"],
     }

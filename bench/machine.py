@@ -87,21 +87,26 @@ def pid_on_port(port: int) -> int | None:
     return None
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds) of ``pid``."""
+def _stat(pid: int) -> tuple[int, float, float] | None:
+    """(parent pid, own CPU seconds, CPU seconds of its children that ended) of ``pid``."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = text[text.rindex(")") + 2 :].split()
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+    own = (int(fields[11]) + int(fields[12])) / TICKS
+    ended = (int(fields[13]) + int(fields[14])) / TICKS
+    return int(fields[1]), own, ended
 
 
 def cpu_seconds(pid: int, *, children: bool = False) -> float:
-    """CPU seconds spent by ``pid`` (and, with ``children``, by its live children)."""
+    """CPU seconds spent by ``pid``; with ``children``, by its children too: the live ones'
+    own time, and the ended ones' (``cutime``/``cstime``), so a backend that exits between
+    two readings does not take its time away with it."""
     own = _stat(pid)
     total = own[1] if own else 0.0
     if children:
+        total += own[2] if own else 0.0
         for path in glob.glob("/proc/[0-9]*/stat"):
             other = int(path.split("/")[2])
             stat = _stat(other) if other != pid else None

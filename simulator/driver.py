@@ -90,6 +90,9 @@ class RunResult:
             kinds[kind] = {
                 "sent": len(samples),
                 "acknowledged": len(ok),
+                "final_statuses": dict(
+                    sorted(Counter(str(s.status or "no answer") for s in samples).items())
+                ),
                 "p50_ms": _round(percentile(ok, 0.5)),
                 "p99_ms": _round(percentile(ok, 0.99)),
             }
