@@ -27,11 +27,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
-from urllib.parse import urlsplit
 from uuid import uuid4
 
 import httpx
 
+from simulator.client import Http
 from tests.support.desk import Crew
 from tests.support.keys import HARNESS_AUTH, Keyring
 from tests.support.system import System
@@ -286,95 +286,35 @@ class HttpxPoster:
         await self.client.aclose()
 
 
-Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-KEEP_ALIVE_S = 3.0
-"""Idle connections older than this are not reused (uvicorn closes them after 5 s)."""
-
-
 class RawHttp:
-    """A bare HTTP/1.1 keep-alive client for one server, for floods.
+    """A bare keep-alive client for one server, for floods (``simulator.client.Http``).
 
     httpx spends 2 to 7 ms of CPU per request here, more than the service spends answering
     it, so on a small machine a flood sent with it overloads the load generator, not the
-    service. This one spends about 0.1 ms: enough to offer the service more than it can take.
-    It understands what uvicorn sends: a status line, headers, a Content-Length body. As a fleet
-    of units would, it opens as many connections as it has posts under way (up to
-    ``connections``), so the service, not the client, decides what waits.
+    service. As a fleet of units would, it opens as many connections as it has posts under
+    way (up to ``connections``), so the service, not the client, decides what waits.
     """
 
     def __init__(
         self, base_url: str, connections: int, timeout_s: float, keys: Keyring | None = None
     ) -> None:
-        parts = urlsplit(base_url)
-        self.keys = keys
-        assert parts.hostname is not None, base_url
-        assert parts.port is not None, base_url
         self.base_url = base_url
-        self.host, self.port = parts.hostname, parts.port
-        self.timeout_s = timeout_s
-        self._idle: list[tuple[float, Connection]] = []
-        self._free = asyncio.Semaphore(connections)
+        self.keys = keys
+        self._http = Http(base_url, connections, timeout_s)
 
     async def post(self, url: str, body: Json) -> Answer:
         assert url.startswith(self.base_url), f"{url} is not on {self.base_url}"
-        payload = json.dumps(body).encode()
         path = url[len(self.base_url) :]
-        bearer = (
-            ""
+        headers = (
+            {}
             if self.keys is None
-            else f"Authorization: Bearer {self.keys.token_for('dispatch', 'POST', path, body)}\r\n"
+            else {"Authorization": f"Bearer {self.keys.token_for('dispatch', 'POST', path, body)}"}
         )
-        request = (
-            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{bearer}"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
-        ).encode() + payload
-        async with self._free:
-            if (reused := self._reusable()) is not None:
-                try:
-                    return await self._exchange(reused, request)
-                except (asyncio.IncompleteReadError, ConnectionError) as err:
-                    if isinstance(err, asyncio.IncompleteReadError) and err.partial:
-                        raise
-                    # The server closed it while idle, before reading this request: as any
-                    # keep-alive client does, send it again on a fresh connection.
-            connection = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.timeout_s
-            )
-            return await self._exchange(connection, request)
-
-    def _reusable(self) -> Connection | None:
-        while self._idle:
-            idle_since, connection = self._idle.pop()
-            if time.monotonic() - idle_since < KEEP_ALIVE_S and not connection[0].at_eof():
-                return connection
-            connection[1].close()
-        return None
-
-    async def _exchange(self, connection: Connection, request: bytes) -> Answer:
-        reader, writer = connection
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                writer.write(request)
-                head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-                status = int(head[0].split(" ", 2)[1])
-                headers = {}
-                for line in filter(None, head[1:]):
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                data = await reader.readexactly(int(headers.get("content-length", "0")))
-        except BaseException:
-            writer.close()
-            raise
-        if headers.get("connection", "").lower() == "close":
-            writer.close()
-        else:
-            self._idle.append((time.monotonic(), connection))
-        return Answer(status, headers, data)
+        got = await self._http.request("POST", path, body, headers=headers)
+        return Answer(got.status, got.headers, got.body)
 
     async def aclose(self) -> None:
-        while self._idle:
-            _, (_, writer) = self._idle.pop()
-            writer.close()
+        await self._http.aclose()
 
 
 def _slowest(attempts: list[Attempt], since: float) -> str | None:
