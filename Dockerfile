@@ -9,5 +9,8 @@ COPY contracts contracts
 COPY domain domain
 COPY services services
 COPY tools tools
+COPY simulator simulator
+COPY bench bench
 COPY seed seed
+COPY policies policies
 RUN uv sync --frozen --no-dev
