@@ -247,13 +247,14 @@ def test_every_published_event_carries_its_kafka_offset_on_both_sides(desk: Desk
     desk.timeline(wo, set("ABCD"))
 
     def published() -> list[tuple[str, str, int, int]] | None:
+        # The order's own stream (A to D): the escalation ladder's streams name the order too.
         rows: list[tuple[str, str, int, int]] = []
         for service in ("intake", "dispatch"):
             with psycopg.connect(desk.system.database_urls[service]) as conn:
                 rows += conn.execute(
                     """SELECT o.event_id::text, o.topic, o.kafka_partition, o.kafka_offset
-                       FROM outbox o JOIN events e USING (event_id) WHERE e.work_order_id = %s""",
-                    (wo,),
+                       FROM outbox o JOIN events e USING (event_id) WHERE e.stream_id = %s""",
+                    (f"work-order-{wo}",),
                 ).fetchall()
         return rows if len(rows) == 4 and all(r[3] is not None for r in rows) else None
 
