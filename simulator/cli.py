@@ -26,6 +26,11 @@ LateShare = Annotated[float, typer.Option(help="Share of segments over their lim
 LatePosts = Annotated[float, typer.Option(help="Share of unit posts sent 6 min after their stamp.")]
 Duplicates = Annotated[float, typer.Option(help="Share of unit posts sent twice.")]
 Tag = Annotated[str | None, typer.Option(help="Tag in every id (default s<seed>).")]
+Rate = Annotated[float, typer.Option(help="Calls per real second.")]
+Speed = Annotated[float, typer.Option(help="Simulated seconds per real second.")]
+PingInterval = Annotated[
+    float, typer.Option(help="Real seconds between a vehicle's pings (0: none).")
+]
 
 
 def _city(
@@ -40,18 +45,21 @@ def _city(
     )
 
 
+def _shares(late: float, late_posts: float, duplicates: float) -> dict[str, float]:
+    """The plan's shares of late segments, late unit posts and duplicated unit posts."""
+    return {"late_share": late, "late_post_share": late_posts, "duplicate_share": duplicates}
+
+
 @app.command()
 def plan(
     seed: Seed = 1,
-    rate: Annotated[float, typer.Option(help="Calls per real second.")] = 2.0,
+    rate: Rate = 2.0,
     orders: Orders = 100,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    speed: Speed = 1.0,
     late_share: LateShare = 0.1,
     late_post_share: LatePosts = 0.05,
     duplicate_share: Duplicates = 0.05,
-    ping_interval: Annotated[
-        float, typer.Option(help="Seconds between a vehicle's pings (0: none).")
-    ] = 5.0,
+    ping_interval: PingInterval = 5.0,
     centers: Centers = 4,
     crews_per_center: CrewsPer = 4,
     vehicles_per_crew: VehiclesPer = 1,
@@ -65,11 +73,9 @@ def plan(
         rate=rate,
         orders=orders,
         speed=speed,
-        late_share=late_share,
-        late_post_share=late_post_share,
-        duplicate_share=duplicate_share,
         ping_interval_s=ping_interval,
         tag=tag,
+        **_shares(late_share, late_post_share, duplicate_share),
     )
     late = sum(len(o.late_segments) for o in p.orders)
     typer.echo(
@@ -97,15 +103,13 @@ def plan(
 @app.command()
 def run(
     seed: Seed = 1,
-    rate: Annotated[float, typer.Option(help="Calls per real second.")] = 2.0,
+    rate: Rate = 2.0,
     orders: Orders = 100,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 1.0,
+    speed: Speed = 1.0,
     late_share: LateShare = 0.1,
     late_post_share: LatePosts = 0.05,
     duplicate_share: Duplicates = 0.05,
-    ping_interval: Annotated[
-        float, typer.Option(help="Real seconds between a vehicle's pings (0: none).")
-    ] = 5.0,
+    ping_interval: PingInterval = 5.0,
     centers: Centers = 4,
     crews_per_center: CrewsPer = 4,
     vehicles_per_crew: VehiclesPer = 1,
@@ -135,11 +139,9 @@ def run(
         rate=rate,
         orders=orders,
         speed=speed,
-        late_share=late_share,
-        late_post_share=late_post_share,
-        duplicate_share=duplicate_share,
         ping_interval_s=ping_interval,
         tag=tag,
+        **_shares(late_share, late_post_share, duplicate_share),
     )
     held = load_tokens(tokens)
 
@@ -193,11 +195,7 @@ def kafka(
 ) -> None:
     """Write a plan's events straight to Kafka as the services would publish them."""
     city = _city(seed, centers, crews_per_center, vehicles_per_crew, tag)
-    shares = {
-        "late_share": late_share,
-        "late_post_share": late_post_share,
-        "duplicate_share": duplicate_share,
-    }
+    shares = _shares(late_share, late_post_share, duplicate_share)
     span = orders / rate + 2 * 3600 + 900
     anchor = (
         start.replace(tzinfo=start.tzinfo or UTC)
