@@ -1,6 +1,6 @@
 # Local development entry points; the work is done by the scripts in infra/bin.
 # Ports and URLs can be overridden through the environment (see infra/bin/*.sh).
-.PHONY: deps infra-up infra-down up down test lint schemas replay-check bench bench-smoke
+.PHONY: deps infra-up infra-down up down test lint schemas replay-check bench bench-smoke demo
 
 # Where ensure-uv.sh installs uv on a fresh machine.
 export PATH := $(HOME)/.local/bin:$(PATH)
@@ -60,3 +60,20 @@ bench: infra-up
 # The same at tiny sizes, in seconds: fails only when the harness itself is broken (CI).
 bench-smoke: infra-up
 	uv run python -m bench --smoke --no-progress $(BENCH_ARGS)
+
+# A stormy evening played from the simulator against the running stack (docs/demo.md): calls in
+# a burst, crews driving, late crews, a network incident, a recall, an escalation. Starts the
+# stack first when it is not up, with a shorter escalation ladder so the demo's escalation comes
+# within a minute or so; a stack already up is used as it is (its own ladder: about 3 minutes).
+DEMO_SPEED ?= 20
+DEMO_ARGS ?= --speed $(DEMO_SPEED)
+demo:
+	@if infra/bin/services.sh status >/dev/null 2>&1; then \
+		echo "[demo] the stack is up: playing on it as it runs"; \
+	else \
+		ESCALATION_NOT_RECEIVED_AFTER_S=$${ESCALATION_NOT_RECEIVED_AFTER_S:-90} \
+		ESCALATION_NOT_TAKEN_AFTER_S=$${ESCALATION_NOT_TAKEN_AFTER_S:-90} \
+		ESCALATION_LEVEL2_AFTER_S=$${ESCALATION_LEVEL2_AFTER_S:-60} \
+		$(MAKE) --no-print-directory up; \
+	fi
+	uv run python -m simulator demo $(DEMO_ARGS)

@@ -51,6 +51,7 @@ class Ability(StrEnum):
     BACKDATE_INCIDENTS = "backdate_incidents"  # an incident older than the window, with a reason
     SEE_PERSONAL_DATA = "see_personal_data"  # the caller's name and phone
     IDENTIFY = "identify"  # whoami, readiness
+    READ_METRICS = "read_metrics"  # /metrics: the monitoring system's scrape
 
 
 _EVERYONE = frozenset(Role)
@@ -69,6 +70,7 @@ ABILITIES: Mapping[Ability, frozenset[Role]] = {
     Ability.BACKDATE_INCIDENTS: frozenset({Role.ADMIN}),
     Ability.SEE_PERSONAL_DATA: frozenset({Role.PHONE_SYSTEM}),
     Ability.IDENTIFY: _EVERYONE,
+    Ability.READ_METRICS: frozenset({Role.MONITORING, Role.ADMIN}),
 }
 """Role by ability. The auditor reads everything and writes nothing; personal data is the phone
 system's alone (it took the call); a dispatcher and a device hold only scoped abilities."""

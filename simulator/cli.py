@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,7 @@ from simulator.driver import Driver, Urls, load_city
 from simulator.plan import iter_orders, make_plan
 from simulator.progress import bar
 from simulator.to_kafka import in_recorded_order, write
-from simulator.tokens import load_tokens
+from simulator.tokens import Tokens, load_tokens
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 
@@ -257,3 +258,93 @@ def tokens(
     asyncio.run(publish(bootstrap, prefix, [event for _, event in made]))
     write_dev_tokens(out, [one for one, _ in made])
     typer.echo(f"{len(made)} tokens issued on {prefix}repair.access.v1; written to {out}")
+
+
+@app.command()
+def demo(
+    seed: Seed = 1,
+    speed: Annotated[
+        float, typer.Option(help="How many times faster what goes well is played.")
+    ] = 20.0,
+    calls: Annotated[int, typer.Option(help="Calls in the evening (at least 5).")] = 20,
+    head_start: Annotated[
+        float,
+        typer.Option(
+            help="Seconds a late segment's earlier points are stamped before they are sent "
+            "(shortens the real wait for a breach; within LIVE_STAMP_TOLERANCE_S)."
+        ),
+    ] = 60.0,
+    escalation_wait: Annotated[
+        float, typer.Option(help="Seconds to wait for the escalation before going on.")
+    ] = 330.0,
+    ping_every: Annotated[
+        float, typer.Option(help="Real seconds between a driving unit's pings.")
+    ] = 3.0,
+    tag: Annotated[
+        str | None, typer.Option(help="In every id (default d<seed>-<time>: a run of its own).")
+    ] = None,
+    city_file: Annotated[
+        Path, typer.Option(help="The reference data the evening plays on.")
+    ] = Path("seed/city.json"),
+    define_city: Annotated[
+        bool, typer.Option(help="PUT the city's centers, crews and vehicles first (idempotent).")
+    ] = True,
+    intake: Annotated[str, typer.Option(help="Intake's URL.")] = "http://127.0.0.1:8001",
+    dispatch: Annotated[str, typer.Option(help="Dispatch's URL.")] = "http://127.0.0.1:8002",
+    timeline: Annotated[str, typer.Option(help="Timeline's URL.")] = "http://127.0.0.1:8003",
+    tokens: Annotated[
+        Path | None, typer.Option(help="Bearer tokens (default .local/dev-tokens.json).")
+    ] = None,
+    plan_only: Annotated[
+        bool, typer.Option(help="Print the script's summary (and fingerprint) and stop.")
+    ] = False,
+) -> None:
+    """A stormy evening against the running stack (``make demo``), saying what happens: calls
+    in a burst, crews driving, late crews, a network incident, a recall, an escalation."""
+    from simulator.demo import Player, banner
+    from simulator.demo import define_city as put_city
+    from simulator.storm import DemoCity, make_storm
+
+    city = DemoCity.from_seed(json.loads(city_file.read_text()))
+    run_tag = tag or f"d{seed}-{_base36(int(time.time()))}"
+    storm = make_storm(
+        city,
+        seed,
+        speed=speed,
+        calls=calls,
+        head_start_s=head_start,
+        ping_every_s=ping_every,
+        tag=run_tag,
+    )
+    if plan_only:
+        typer.echo(json.dumps(storm.summary(), indent=2))
+        return
+    held = load_tokens(tokens) if tokens is None or tokens.exists() else Tokens()
+    if held.phone_system is None or held.admin is None:
+        typer.echo(f"no tokens in {tokens or '.local/dev-tokens.json'}: run `make up`", err=True)
+        raise typer.Exit(2)
+    urls = Urls(intake, dispatch, timeline)
+    typer.echo(banner(storm, urls, held, tokens))
+
+    async def go() -> dict[str, object]:
+        if define_city:
+            await put_city(city, dispatch, held)
+        player = Player(storm, urls, held, escalation_wait_s=escalation_wait)
+        return (await player.play()).summary()
+
+    try:
+        summary = asyncio.run(go())
+    except KeyboardInterrupt:
+        typer.echo("\nstopped (Ctrl-C): what was recorded stays; run again for a new evening.")
+        raise typer.Exit(130) from None
+    typer.echo(json.dumps(summary, indent=2))
+    typer.echo(f"The evening's breaches: {timeline}/v1/breaches   the desk: {timeline}/desk/")
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while n:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+    return out or "0"

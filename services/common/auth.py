@@ -1,4 +1,5 @@
-"""Who is asking: every request but health and the API docs carries a bearer token.
+"""Who is asking: every request but health, the API docs and the pages' static files carries a
+bearer token (the ``Authorization: Bearer`` header, else a browser's ``rd_token`` cookie).
 
 ``Authentication`` (ASGI middleware, installed by ``http.install``) answers 401 to a request
 without a valid token and keeps the ``Principal`` of one that has it. Routes declare what they
@@ -18,7 +19,9 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel
-from starlette.routing import BaseRoute, Match
+from starlette.requests import cookie_parser
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from contracts.access import Role
@@ -39,6 +42,9 @@ log = logging.getLogger(__name__)
 
 OPEN_PATHS = frozenset({"/healthz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 """Answered without a token: liveness, and the API's own description."""
+TOKEN_COOKIE = "rd_token"  # noqa: S105 (a cookie's name, not a secret)
+"""Where a browser's page keeps the token (set by ``/web/signin.js``): read when a request has no
+bearer header, since an ``EventSource`` cannot send one."""
 RETRY_AFTER_S = 2
 
 
@@ -51,7 +57,9 @@ class Allow:
         assert abilities, "name at least one ability"
         self.abilities = abilities
 
-    def __call__(self, request: Request) -> Principal:
+    async def __call__(self, request: Request) -> Principal:
+        # async (nothing awaited): FastAPI runs a plain ``def`` dependency in its thread pool,
+        # a thread hop per request on the hottest path (issue 9).
         principal = principal_of(request)
         route = request.scope.get("route")
         path = route.path if isinstance(route, APIRoute) else request.url.path
@@ -84,13 +92,14 @@ class Authentication:
         self.app = app
         self.api = api
         self._declares: dict[int, bool] = {}
+        self._static: tuple[str, ...] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._is_static(scope):
             await self.app(scope, receive, send)
             return
         runtime: Runtime = self.api.state.runtime
-        token = _bearer(scope)
+        token = token_of(scope)
         try:
             principal = await _verify(runtime, token)
         except Exception as err:
@@ -117,6 +126,20 @@ class Authentication:
             await _answer(send, 403, refusal, [])
             return
         await self.app(scope, receive, send)
+
+    def _is_static(self, scope: Scope) -> bool:
+        """A page's file (HTML, script, style: no data), under a ``StaticFiles`` mount: open,
+        so that a browser can load the sign-in form. Only such mounts, never an API route."""
+        if self._static is None:
+            self._static = tuple(
+                route.path
+                for route in self.api.router.routes
+                if isinstance(route, Mount) and isinstance(route.app, StaticFiles)
+            )
+        path: str = scope["path"]
+        return scope["method"] in ("GET", "HEAD") and any(
+            path == mount or path.startswith(mount + "/") for mount in self._static
+        )  # the mount itself is redirected to its index ("/console" to "/console/")
 
     def _default_rule(self, scope: Scope, principal: Principal) -> str | None:
         """The reason to refuse a request to a route that declares no ``Allow``, if any."""
@@ -150,12 +173,18 @@ def every_route(app: FastAPI) -> list[BaseRoute]:
     return list(_iter_included_route_candidates(app.router.routes))
 
 
-def _bearer(scope: Scope) -> str | None:
+def token_of(scope: Scope) -> str | None:
+    """The token: the ``Authorization: Bearer`` header first, else the ``rd_token`` cookie."""
+    cookies: str | None = None
     for name, value in scope["headers"]:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" else None
-    return None
+        if name == b"cookie":
+            cookies = value.decode("latin-1")
+    if cookies is None:
+        return None
+    return cookie_parser(cookies).get(TOKEN_COOKIE, "").strip() or None
 
 
 async def _verify(runtime: Runtime, token: str | None) -> Principal | str:

@@ -1,7 +1,8 @@
 """The HTTP edge shared by the services: errors to status codes, load shedding, tokens, body
-size, health routes."""
+size, health routes, and what every request leaves behind: its metrics and its log lines' ids."""
 
 import logging
+import time
 from typing import Any
 
 import asyncpg
@@ -9,10 +10,12 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.access import Forbidden
 from domain.errors import DomainError, ImpossibleStep, InvalidReference, NotFound
-from services.common import auth, health
+from services.common import auth, health, logs, metrics, web
 from services.common.deps import RuntimeDep
 from services.common.edge import BodyLimit
 from services.common.event_store import ConcurrentWrite
@@ -116,7 +119,63 @@ def _unstorable_text(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": [where]}, status_code=422)
 
 
+TITLE_PREFIX = "repair-dispatch "
+"""The apps are titled ``repair-dispatch <service>``: the service's name in logs and metrics."""
+
+
+def service_name(app: FastAPI) -> str:
+    return app.title.removeprefix(TITLE_PREFIX)
+
+
+class Observed:
+    """Outermost middleware: each request's correlation id (the caller's ``X-Correlation-ID``
+    or ``X-Request-ID``, else a new one, echoed in ``X-Correlation-ID``) and the path's
+    ``work_order_id`` are bound to every log line written while it is served, uvicorn's
+    access line among them; its route template, status and duration are counted."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+        self._routes: list[BaseRoute] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._routes is None:  # every route is in place once the first request comes
+            self._routes = auth.every_route(self.api)
+        started = time.perf_counter()
+        route, params = metrics.route_of(self._routes, scope)
+        correlation_id = logs.correlation_id_from(scope["headers"])
+        status = 500  # unless an answer starts: an error that escaped is answered 500
+
+        async def answering(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    *message.get("headers", ()),
+                    (logs.RESPONSE_HEADER, correlation_id.encode()),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        work_order_id = logs.work_order_id_of(params.get("work_order_id"))
+        with logs.bound(correlation_id=correlation_id, work_order_id=work_order_id):
+            try:
+                await self.app(scope, receive, answering)
+            finally:
+                metrics.observe_request(
+                    scope["method"], route, status, time.perf_counter() - started
+                )
+
+
 def install(app: FastAPI, settings: ServiceSettings) -> None:
+    """The shared edge of a service's app: logging (JSON lines), error handlers, middleware
+    (outermost: observed, shed, authenticated, bounded), health, readiness and metrics."""
+    service = service_name(app)
+    logs.configure(service, settings.log_format)
+    metrics.set_service(service)
     app.add_exception_handler(DomainError, _domain_error)
     for unstorable in _UNSTORABLE:
         app.add_exception_handler(unstorable, _unstorable_text)
@@ -130,10 +189,13 @@ def install(app: FastAPI, settings: ServiceSettings) -> None:
         ConcurrentWrite,
     ):
         app.add_exception_handler(infrastructure, _infrastructure_error)
-    # Outermost first: shed before anything, then who is asking, then how much they send.
+    # Added innermost first: how much they send, who is asking, shed, and outermost the
+    # observer, which sees every answer (a shed 503, a 401 too).
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(auth.Authentication, api=app)
     app.add_middleware(LoadShedding, max_in_flight=settings.max_in_flight)
+    app.add_middleware(Observed, api=app)
     app.include_router(health.router)
     app.include_router(auth.router)
+    web.install(app)  # the pages' shared stylesheet and sign-in module, at /web
     _document_refusals(app)

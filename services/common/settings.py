@@ -1,5 +1,7 @@
 """Settings every service reads from its environment (pydantic-settings)."""
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -63,6 +65,12 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="A network incident may start at most this long before it is recorded; "
         "older, it needs an admin token and a `reason`, kept on the event.",
+    )
+
+    log_format: Literal["json", "console"] = Field(
+        default="json",
+        description="json: one JSON object a line on stderr (for machines); console: the same "
+        "fields laid out for a developer's terminal.",
     )
 
     def topic(self, spec: TopicSpec) -> str:

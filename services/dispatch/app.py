@@ -14,6 +14,7 @@ from services.common.runtime import running
 from services.dispatch import (
     effects,
     escalations,
+    routes_console,
     routes_escalations,
     routes_network,
     routes_orders,
@@ -22,6 +23,7 @@ from services.dispatch import (
     routes_vehicles,
 )
 from services.dispatch.settings import DispatchSettings
+from services.dispatch.stream import CHANGES
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -46,7 +48,7 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
             MIGRATIONS,
             publishes=True,
             consumes=consumes,
-            tasks={"escalation_timers": escalations.timer_task},
+            tasks={"escalation_timers": escalations.timer_task, "console_changes": CHANGES.task},
         ) as runtime:
             app.state.runtime = runtime
             yield
@@ -65,7 +67,9 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
         routes_network,
         routes_escalations,
         routes_repair_centers,
+        routes_console,
     ):
         app.include_router(module.router)
+    routes_console.mount(app)
     http.install(app, settings)
     return app

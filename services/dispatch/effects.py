@@ -12,7 +12,7 @@ from services.common.commands import Follow
 from services.common.consumer import Handler
 from services.common.db import Connection
 from services.common.event_store import work_order_events
-from services.dispatch import board, capacity, escalations
+from services.dispatch import board, capacity, escalations, stream
 from services.dispatch.settings import DispatchSettings
 
 
@@ -23,6 +23,8 @@ def follower(settings: DispatchSettings) -> Follow:
             await board.note_recall(conn, event)
         await escalations.follow(conn, settings, state, event)
         await capacity.follow(conn, settings, state, event)
+        if state.issued is not None:  # the consoles of its repair center, at commit
+            await stream.notify(conn, state.issued.payload.repair_center_id)
 
     return follow
 

@@ -25,6 +25,7 @@ from domain.escalations import (
     repair_center_contact,
 )
 from domain.orders import OrderState
+from services.common import logs
 from services.common.clock import utc_now
 from services.common.db import Connection
 from services.common.event_store import work_order_events
@@ -72,17 +73,19 @@ async def fire_due(pool: asyncpg.Pool, settings: DispatchSettings) -> int:
             timer = await take_due_timer(conn, now)
             if timer is None:
                 return fired
-            outcome = await fire(conn, settings, timer, now)
+            with logs.bound(work_order_id=timer.work_order_id):  # on every line about it
+                outcome = await fire(conn, settings, timer, now)
         fired += 1
-        log.info(
-            "escalation %s (%s level %d of order %s, due %s): %s",
-            timer.escalation_id,
-            timer.rule.value,
-            timer.level,
-            timer.work_order_id,
-            timer.due_at.isoformat(),
-            outcome,
-        )
+        with logs.bound(work_order_id=timer.work_order_id):
+            log.info(
+                "escalation %s (%s level %d of order %s, due %s): %s",
+                timer.escalation_id,
+                timer.rule.value,
+                timer.level,
+                timer.work_order_id,
+                timer.due_at.isoformat(),
+                outcome,
+            )
 
 
 async def fire(conn: Connection, settings: DispatchSettings, timer: Timer, now: datetime) -> str:

@@ -6,11 +6,19 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from contracts.topics import NETWORK, WORK_ORDERS
+from contracts.topics import ESCALATIONS, NETWORK, WORK_ORDERS
 from services.common import http
 from services.common.consumer import Consumes
 from services.common.runtime import running
-from services.timeline import projection, routes_breaches, routes_rejudge, routes_reports
+from services.timeline import (
+    ladder,
+    projection,
+    routes_breaches,
+    routes_desk,
+    routes_ladder,
+    routes_rejudge,
+    routes_reports,
+)
 from services.timeline.judging import policy_book
 from services.timeline.routes import router
 from services.timeline.settings import TimelineSettings
@@ -24,8 +32,11 @@ def create_app(settings: TimelineSettings | None = None) -> FastAPI:
     book = policy_book()
     consumes = Consumes(
         "timeline",
-        (WORK_ORDERS, NETWORK),
-        projection.subscription(settings.topic_prefix, settings.topic(WORK_ORDERS), book),
+        (WORK_ORDERS, NETWORK, ESCALATIONS),
+        # The ladder's events go to ladder.apply; every other event to the projection as before.
+        ladder.beside(
+            projection.subscription(settings.topic_prefix, settings.topic(WORK_ORDERS), book)
+        ),
     )
 
     @asynccontextmanager
@@ -47,6 +58,8 @@ def create_app(settings: TimelineSettings | None = None) -> FastAPI:
     app.include_router(routes_breaches.router)
     app.include_router(routes_reports.router)
     app.include_router(routes_rejudge.router)
+    app.include_router(routes_ladder.router)
+    routes_desk.install(app)  # the auditor's desk: static pages at /desk/
     app.state.policy_book = book
     http.install(app, settings)
     return app

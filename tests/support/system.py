@@ -34,7 +34,8 @@ from tests.support.keys import Keyring, register, register_url
 
 SERVICES = ("intake", "dispatch", "timeline")
 READY_S = 90.0
-_ACCESS = re.compile(r'INFO: +[\d.]+:\d+ - "')
+_ACCESS = re.compile(r'INFO: +[\d.]+:\d+ - "|\{.*"logger": "uvicorn\.access"')
+"""uvicorn's line per request: plain, or a JSON line of its logger (``services.common.logs``)."""
 
 
 @dataclass(frozen=True)

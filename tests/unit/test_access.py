@@ -43,6 +43,7 @@ EXPECTED: dict[Ability, set[Role]] = {
     Ability.BACKDATE_INCIDENTS: {Role.ADMIN},
     Ability.SEE_PERSONAL_DATA: {Role.PHONE_SYSTEM},
     Ability.IDENTIFY: set(Role),
+    Ability.READ_METRICS: {Role.MONITORING, Role.ADMIN},
 }
 WRITES = {
     Ability.RECORD_CALLS,
