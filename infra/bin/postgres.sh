@@ -82,8 +82,9 @@ start() {
       as_pg "$BIN/initdb" -D "$DATA" -A trust -U "$SUPERUSER" -E UTF8 --no-locale >/dev/null
     fi
     say "starting on 127.0.0.1:$PORT, log $LOGFILE"
+    # Test stacks, the bench and two-instance tests each hold pools of their own: 100 is too few.
     as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOGFILE" -w -t 60 \
-      -o "-p $PORT -k $SOCK -c listen_addresses=127.0.0.1" start >/dev/null ||
+      -o "-p $PORT -k $SOCK -c listen_addresses=127.0.0.1 -c max_connections=${PG_MAX_CONNECTIONS:-300}" start >/dev/null ||
       { tail -n 20 "$LOGFILE" >&2; die "pg_ctl start failed"; }
   fi
   create_databases

@@ -1,8 +1,12 @@
 """The consuming edge: Kafka in, one parse, one handler per event, dead letters for the rest.
 
 Each event is applied in one PostgreSQL transaction together with its ``received_events`` row,
-so a redelivered event (Kafka is at least once) finds its row and changes nothing. Offsets are
-committed to Kafka only after the batch's transactions commit.
+so a redelivered event (Kafka is at least once) finds its row and changes nothing. A subscription
+that can (``apply_batch``: the timeline's projection) takes a partition's batch in one
+transaction instead, with the effects of applying its events one at a time; should the batch
+fail for a reason other than an outage, its events are applied one at a time, so that only the
+one that cannot be applied goes to the dead-letter topic. Offsets are committed to Kafka only
+after the batch's transactions commit.
 
 Only a message that can never be applied goes to the dead-letter topic, with the reason: one
 that does not parse, or whose handler refuses it. An outage of PostgreSQL or Kafka is nobody's
@@ -14,7 +18,7 @@ effects already applied.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -26,6 +30,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exp
 
 from contracts import AnyEvent, parse_event
 from contracts.topics import ALL_TOPICS, DEAD_LETTERS, TopicSpec
+from services.common import logs, metrics
 from services.common.clock import utc_now
 from services.common.db import Connection
 from services.common.failures import describe, is_transient
@@ -36,6 +41,8 @@ from services.common.supervision import TaskHealth
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Connection, AnyEvent], Awaitable[None]]
+MAX_RECORDS = 2000
+"""Records per poll: a backlog (a rebuild, a catch-up) goes in batches of up to this many."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class Consumed:
 
 
 LocatedHandler = Callable[[Connection, AnyEvent, Consumed], Awaitable[None]]
+BatchHandler = Callable[[Connection, Sequence[tuple[AnyEvent, Consumed]]], Awaitable[None]]
 
 
 def _always(_: AnyEvent) -> bool:
@@ -63,6 +71,10 @@ class Subscription:
     """Effects beyond keeping the event (kept in ``received_events``, the same transaction)."""
     apply_at: LocatedHandler | None = None
     """Like ``apply``, and told where the event sat in Kafka (topic, partition, offset)."""
+    apply_batch: BatchHandler | None = None
+    """Instead of ``apply``/``apply_at``: the effects of several events of one partition, in
+    offset order, redeliveries already left out, in one transaction; ``received_events`` rows are
+    written after it returns. It must do exactly what applying them one by one would."""
     keeps: Callable[[AnyEvent], bool] = _always
     """Whether a wanted event gets its ``received_events`` row. One that does not (the
     timeline's clock ticks: many, and worthless once applied) is applied every time it comes,
@@ -93,6 +105,7 @@ class EventConsumer:
         self._consumes = consumes
         self._dead_letter_topic = settings.topic(DEAD_LETTERS)
         self._group = f"{settings.topic_prefix}{settings.consumer_group or consumes.group_id}"
+        self._lag = metrics.LagNotes(settings.topic_prefix)
 
     async def run(self, health: TaskHealth) -> None:
         """One attempt: join the group, then apply batches until something fails."""
@@ -103,15 +116,15 @@ class EventConsumer:
             await producer.start()
             await consumer.start()
             while True:
-                batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                batches = await consumer.getmany(timeout_ms=1000, max_records=MAX_RECORDS)
                 health.ok()
                 commits: dict[TopicPartition, OffsetAndMetadata] = {}
                 for tp, records in batches.items():
-                    for record in records:
-                        await self._process(record, producer, health)
+                    await self._process_all(records, producer, health)
                     commits[tp] = OffsetAndMetadata(records[-1].offset + 1, "")
                 if commits:
                     await self._commit(consumer, commits)
+                await metrics.note_lag(consumer, self._lag)
         finally:
             await consumer.stop()
             await producer.stop()
@@ -128,19 +141,55 @@ class EventConsumer:
                 "offsets not committed (%s); the records will be redelivered", describe(err)
             )
 
-    async def _process(
-        self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer, health: TaskHealth
+    async def _process_all(
+        self,
+        records: list[ConsumerRecord[bytes, bytes]],
+        producer: AIOKafkaProducer,
+        health: TaskHealth,
     ) -> None:
+        """One partition's records, in offset order."""
+        subscription = self._consumes.subscription
+        wanted = []
+        for record in records:
+            event = await self._parsed(record, producer)
+            if event is not None and subscription.wants(event):
+                wanted.append((record, event))
+        if subscription.apply_batch is not None and len(wanted) > 1:
+            try:
+                await self._until_done(health, lambda: self._apply_batch(wanted))
+                return
+            except Exception as err:  # not transient: find the one that cannot be applied
+                log.warning(
+                    "a batch of %d from %s[%d] failed (%s); applying them one by one",
+                    len(wanted),
+                    records[0].topic,
+                    records[0].partition,
+                    describe(err),
+                )
+        for record, event in wanted:
+            with logs.about(event):  # its log lines carry its work order and correlation ids
+                await self._process(record, event, producer, health)
+
+    async def _parsed(
+        self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer
+    ) -> AnyEvent | None:
+        """The record's event, or ``None`` once it has gone to the dead-letter topic."""
         if record.value is None:
             await self._dead_letter(record, producer, "unparseable: empty message")
-            return
+            return None
         try:
-            event = parse_event(record.value)
+            return parse_event(record.value)
         except ValidationError as err:
             await self._dead_letter(record, producer, f"unparseable: {without_input(err)}")
-            return
-        if not self._consumes.subscription.wants(event):
-            return
+            return None
+
+    async def _process(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        event: AnyEvent,
+        producer: AIOKafkaProducer,
+        health: TaskHealth,
+    ) -> None:
         try:
             await self._until_done(health, lambda: self._apply(record, event))
         except Exception as err:  # not transient: this message can never be applied
@@ -171,6 +220,13 @@ class EventConsumer:
         async with self._pool.acquire() as conn, conn.transaction():
             await apply_consumed(conn, self._consumes.subscription, event, where)
 
+    async def _apply_batch(
+        self, wanted: list[tuple[ConsumerRecord[bytes, bytes], AnyEvent]]
+    ) -> None:
+        items = [(e, Consumed(r.topic, r.partition, r.offset)) for r, e in wanted]
+        async with self._pool.acquire() as conn, conn.transaction():
+            await apply_consumed_batch(conn, self._consumes.subscription, items)
+
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer, reason: str
     ) -> None:
@@ -193,6 +249,7 @@ class EventConsumer:
             ),
             timeout=30,
         )
+        metrics.dead_lettered(record.topic, self._settings.topic_prefix)
 
 
 async def record_received(conn: Connection, event: AnyEvent, where: Consumed) -> bool:
@@ -223,6 +280,9 @@ async def apply_consumed(
 ) -> None:
     """What the consumer does with one wanted event, inside the caller's transaction (a rebuild
     from offset 0 calls it too, so that it does exactly what the live consumer did)."""
+    if subscription.apply_batch is not None:
+        await apply_consumed_batch(conn, subscription, [(event, where)])
+        return
     first_time = await record_received(conn, event, where) if subscription.keeps(event) else True
     if not first_time:
         return
@@ -230,3 +290,49 @@ async def apply_consumed(
         await subscription.apply(conn, event)
     if subscription.apply_at is not None:
         await subscription.apply_at(conn, event, where)
+
+
+async def apply_consumed_batch(
+    conn: Connection, subscription: Subscription, items: Sequence[tuple[AnyEvent, Consumed]]
+) -> None:
+    """``apply_consumed`` for several events of one partition, in offset order, through the
+    subscription's ``apply_batch``: redeliveries (already in ``received_events``, or twice in
+    ``items``) are left out, the rest applied, then kept."""
+    assert subscription.apply_batch is not None
+    kept = [e.event_id for e, _ in items if subscription.keeps(e)]
+    seen = {
+        r[0]
+        for r in await conn.fetch(
+            "SELECT event_id FROM received_events WHERE event_id = ANY($1::uuid[])", kept
+        )
+    }
+    fresh = []
+    for event, where in items:
+        if subscription.keeps(event):
+            if event.event_id in seen:
+                continue
+            seen.add(event.event_id)
+        fresh.append((event, where))
+    await subscription.apply_batch(conn, fresh)
+    await conn.executemany(
+        """
+        INSERT INTO received_events (event_id, event_type, work_order_id, occurred_at,
+            recorded_at, topic, kafka_partition, kafka_offset, body)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::text::jsonb)
+        """,
+        [
+            (
+                e.event_id,
+                e.event_type,
+                getattr(e, "work_order_id", None),
+                e.occurred_at,
+                e.recorded_at,
+                w.topic,
+                w.partition,
+                w.offset,
+                e.to_json().decode(),
+            )
+            for e, w in fresh
+            if subscription.keeps(e)
+        ],
+    )

@@ -10,7 +10,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -50,6 +50,8 @@ class Runtime:
     tokens: TokenTable
     health: dict[str, TaskHealth] = field(default_factory=dict)
     failed_task: str | None = None
+    migrations: tuple[Path, ...] = ()
+    """The service's own migration folders (the shared ones are ``db.COMMON_MIGRATIONS``)."""
 
     def stop_process(self, task: str) -> None:
         """A background task cannot go on: shut down (gracefully, else hard) and exit non-zero."""
@@ -99,12 +101,20 @@ def _with_access(consumes: Consumes | None) -> Consumes:
         if not access_tokens.wanted(event) and own.apply_at is not None:
             await own.apply_at(conn, event, where)
 
+    async def apply_batch(conn: Connection, items: Sequence[tuple[AnyEvent, Consumed]]) -> None:
+        for event, _ in items:
+            if access_tokens.wanted(event):
+                await access_tokens.apply(conn, event)
+        assert own.apply_batch is not None
+        await own.apply_batch(conn, [(e, w) for e, w in items if not access_tokens.wanted(e)])
+
     subscription = replace(
         own,
         wants=wants,
         keeps=keeps,
         apply=apply,  # the tokens', then the service's own
         apply_at=apply_at if own.apply_at is not None else None,
+        apply_batch=apply_batch if own.apply_batch is not None else None,
     )
     topics = consumes.topics if ACCESS in consumes.topics else (*consumes.topics, ACCESS)
     return replace(consumes, topics=topics, subscription=subscription)
@@ -123,7 +133,9 @@ async def running(
     (each made from the pool and the settings); undo all of it on the way out."""
     await _migrate(settings, migrations)
     pool = await create_pool(settings.database_url)
-    runtime = Runtime(settings, pool, TokenTable(pool, settings.token_cache_ttl_s))
+    runtime = Runtime(
+        settings, pool, TokenTable(pool, settings.token_cache_ttl_s), migrations=(migrations,)
+    )
     consumes = _with_access(consumes)
     bodies: dict[str, Body] = {}
     if publishes:

@@ -9,7 +9,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
-from contracts.topics import ACCESS, NETWORK, WORK_ORDERS
+from contracts.topics import ACCESS, ESCALATIONS, NETWORK, WORK_ORDERS
 from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
 from tests.support.desk import wait_for
 from tests.support.oracle import wait_caught_up
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
 
 RATE = 3.0
 BEFORE_S, AFTER_S = 8.0, 8.0
-PARTITIONS = WORK_ORDERS.partitions + NETWORK.partitions + ACCESS.partitions  # + tokens
+PARTITIONS = sum(t.partitions for t in (WORK_ORDERS, NETWORK, ESCALATIONS, ACCESS))
 """What the timeline's group consumes."""
 
 
