@@ -6,6 +6,7 @@ in Debian's chromium and writes ``docs/images/console.png`` and ``docs/images/de
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from playwright.sync_api import sync_playwright
@@ -15,12 +16,14 @@ app = typer.Typer(add_completion=False)
 
 @app.command()
 def main(
-    tokens: Path = typer.Option(Path(".local/dev-tokens.json"), help="Written by `make up`."),
-    center: str = typer.Option("rc-dongcheng", help="Whose console."),
-    dispatch: str = typer.Option("http://127.0.0.1:8002", help="Dispatch's URL."),
-    timeline: str = typer.Option("http://127.0.0.1:8003", help="Timeline's URL."),
-    out: Path = typer.Option(Path("docs/images"), help="Where the pictures go."),
-    chromium: str = typer.Option("/usr/bin/chromium", help="The browser."),
+    tokens: Annotated[Path, typer.Option(help="Written by `make up`.")] = Path(
+        ".local/dev-tokens.json"
+    ),
+    center: Annotated[str, typer.Option(help="Whose console.")] = "rc-dongcheng",
+    dispatch: Annotated[str, typer.Option(help="Dispatch's URL.")] = "http://127.0.0.1:8002",
+    timeline: Annotated[str, typer.Option(help="Timeline's URL.")] = "http://127.0.0.1:8003",
+    out: Annotated[Path, typer.Option(help="Where the pictures go.")] = Path("docs/images"),
+    chromium: Annotated[str, typer.Option(help="The browser.")] = "/usr/bin/chromium",
 ) -> None:
     """Open the console and the desk as their users would and photograph them."""
     held = json.loads(tokens.read_text())
