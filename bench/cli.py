@@ -29,11 +29,14 @@ from bench.results import figure, missing_keys, table
 from simulator.city import make_city
 from simulator.driver import Urls, load_city
 from simulator.progress import bar
+from simulator.tokens import Tokens
 from tests.support.infra import ROOT, real_infra
 from tests.support.system import Stack, started_stack
 
 app = typer.Typer(help=__doc__, add_completion=False)
 RESULTS = ROOT / "bench" / "results" / "latest.json"
+FIGURES = ("ingest", "e2e", "replay", "query")
+"""What ``--only`` may name; the default is all of them."""
 T = TypeVar("T")
 Json = dict[str, Any]
 
@@ -53,6 +56,9 @@ class Sizes:
     centers: int
     crews_per_center: int
     vehicles_per_crew: int
+    dispatch_instances: int = 1
+    """Dispatch processes on the one database during ingest and e2e (the load is spread over
+    them, one connection each in turn): does a second core help?"""
 
 
 SMOKE = Sizes(1, 4, 2.0, 0.5, 3, 16.0, 2_000, 1, 50, 120.0, 2, 2, 4)
@@ -87,10 +93,29 @@ def _cpu_ports(stack: Stack, infra_ports: dict[str, int], names: tuple[str, ...]
     return meter
 
 
+def _more_dispatch(stack: Stack, instances: int) -> list[str]:
+    """The dispatch URLs to load: the stack's own, and ``instances - 1`` more processes of it
+    on the same database (outbox relay under its advisory lock, one consumer group, timers
+    ``SKIP LOCKED``: docs/scaling.md)."""
+    system = stack.system
+    extra = [
+        stack.add(f"dispatch{n}", "dispatch", system.database_urls["dispatch"])
+        for n in range(2, instances + 1)
+    ]
+    for process in extra:
+        process.wait_ready()
+    return [system.urls["dispatch"], *(p.url for p in extra)]
+
+
 def measure_service_figures(
-    stack: Stack, sizes: Sizes, seed: int, cpu: Json, ports: dict[str, int]
+    stack: Stack,
+    sizes: Sizes,
+    seed: int,
+    cpu: Json,
+    ports: dict[str, int],
+    only: frozenset[str] = frozenset(FIGURES),
 ) -> tuple[Json, Json]:
-    """ingest and e2e, on a running stack with the city loaded."""
+    """ingest and e2e (those of them in ``only``), on a running stack with the city loaded."""
     system = stack.system
     city = make_city(
         seed,
@@ -105,12 +130,67 @@ def measure_service_figures(
     asyncio.run(load_city(city, system.urls["dispatch"], admin_only))
     keys.prepare(city.vehicles)
     tokens = figures.tokens_of(keys)
-    urls = Urls(system.urls["intake"], system.urls["dispatch"], system.urls["timeline"])
     vehicles = [v.vehicle_id for v in city.vehicles]
     dispatch_db = system.database_urls["dispatch"]
+    dispatch_urls = _more_dispatch(stack, sizes.dispatch_instances)
+    dispatchers = tuple(n for n in stack.processes if n.startswith("dispatch"))
+    measured = ("intake", *dispatchers, "timeline")
+    ingest = (
+        _measure_ingest(
+            stack, sizes, cpu, ports, measured, tokens, vehicles, dispatch_db, dispatch_urls
+        )
+        if "ingest" in only
+        else {}
+    )
+    if "e2e" not in only:
+        return ingest, {}
+    urls = Urls(system.urls["intake"], system.urls["dispatch"], system.urls["timeline"])
+    e2e_runs: list[Json] = []
+    meter = _cpu_ports(stack, ports, measured)
+    meter.start()
+    for n in range(sizes.runs):
+        say(
+            f"e2e run {n + 1}/{sizes.runs}: {sizes.e2e_samples} orders beside {sizes.e2e_background} reports/s"
+        )
+        one = asyncio.run(
+            figures.e2e(
+                city,
+                urls,
+                tokens,
+                samples=sizes.e2e_samples,
+                background_rate=sizes.e2e_background,
+                seed=seed + n,
+            )
+        )
+        say(
+            f"  H answered → H on the timeline: p50 {one['p50_ms']} ms p99 {one['p99_ms']} ms ({one['samples']} orders, background {one['background_rate']}/s)"
+        )
+        e2e_runs.append(one)
+    cpu["e2e"] = meter.stop()
+    e2e = {
+        "p50_ms": figure("e2e.p50_ms", _median_of(e2e_runs, "p50_ms")),
+        "p99_ms": figure("e2e.p99_ms", _median_of(e2e_runs, "p99_ms")),
+        "background_reports_per_s": sizes.e2e_background,
+        "measures": "the `arrived` POST answered → GET /v1/work-orders/{id}/timeline shows H",
+        "runs": e2e_runs,
+    }
+    return ingest, e2e
 
+
+def _measure_ingest(
+    stack: Stack,
+    sizes: Sizes,
+    cpu: Json,
+    ports: dict[str, int],
+    measured: tuple[str, ...],
+    tokens: Tokens,
+    vehicles: list[str],
+    dispatch_db: str,
+    dispatch_urls: list[str],
+) -> Json:
+    """ingest: position reports over HTTP beside the same transactions through asyncpg."""
     ingest_runs: list[Json] = []
-    meter = _cpu_ports(stack, ports, ("intake", "dispatch", "timeline"))
+    meter = _cpu_ports(stack, ports, measured)
     meter.start()
     for n in range(sizes.runs):
         say(
@@ -118,7 +198,7 @@ def measure_service_figures(
         )
         http = asyncio.run(
             figures.ingest_http(
-                system.urls["dispatch"],
+                dispatch_urls,
                 tokens,
                 vehicles,
                 sizes.ingest_connections,
@@ -129,7 +209,7 @@ def measure_service_figures(
         ceiling = asyncio.run(
             figures.ingest_ceiling(
                 dispatch_db,
-                system.topic_prefix,
+                stack.topic_prefix,
                 vehicles,
                 sizes.ingest_connections,
                 sizes.ingest_seconds,
@@ -160,38 +240,9 @@ def measure_service_figures(
         "request": "POST /v1/vehicles/{id}/reports (position), closed loop, one unit per connection",
         "ceiling_is": "the same statements in one transaction straight through asyncpg (no HTTP)",
         "runs": ingest_runs,
+        "dispatch_instances": len(dispatch_urls),
     }
-
-    e2e_runs: list[Json] = []
-    meter = _cpu_ports(stack, ports, ("intake", "dispatch", "timeline"))
-    meter.start()
-    for n in range(sizes.runs):
-        say(
-            f"e2e run {n + 1}/{sizes.runs}: {sizes.e2e_samples} orders beside {sizes.e2e_background} reports/s"
-        )
-        one = asyncio.run(
-            figures.e2e(
-                city,
-                urls,
-                tokens,
-                samples=sizes.e2e_samples,
-                background_rate=sizes.e2e_background,
-                seed=seed + n,
-            )
-        )
-        say(
-            f"  H answered → H on the timeline: p50 {one['p50_ms']} ms p99 {one['p99_ms']} ms ({one['samples']} orders, background {one['background_rate']}/s)"
-        )
-        e2e_runs.append(one)
-    cpu["e2e"] = meter.stop()
-    e2e = {
-        "p50_ms": figure("e2e.p50_ms", _median_of(e2e_runs, "p50_ms")),
-        "p99_ms": figure("e2e.p99_ms", _median_of(e2e_runs, "p99_ms")),
-        "background_reports_per_s": sizes.e2e_background,
-        "measures": "the `arrived` POST answered → GET /v1/work-orders/{id}/timeline shows H",
-        "runs": e2e_runs,
-    }
-    return ingest, e2e
+    return ingest
 
 
 def measure_replay_and_query(
@@ -328,14 +379,42 @@ def run(
     replay_events: Annotated[int | None, typer.Option(help="Events to rebuild from.")] = None,
     e2e_samples: Annotated[int | None, typer.Option(help="Orders per e2e run.")] = None,
     ingest_seconds: Annotated[float | None, typer.Option(help="Seconds per ingest run.")] = None,
+    ingest_connections: Annotated[
+        int | None, typer.Option(help="Connections (closed loops) of the ingest load.")
+    ] = None,
+    dispatch_instances: Annotated[
+        int | None,
+        typer.Option(help="Dispatch processes on one database for ingest and e2e (default 1)."),
+    ] = None,
+    only: Annotated[
+        str, typer.Option(help=f"Comma list of the figures to measure: {','.join(FIGURES)}.")
+    ] = ",".join(FIGURES),
     replay_timeout: Annotated[
         float | None, typer.Option(help="Seconds the rebuild may take before it is stopped.")
     ] = None,
-    out: Annotated[Path, typer.Option(help="Where the JSON goes.")] = RESULTS,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where the JSON goes (default latest.json; latest-<figures>.json with --only)."
+        ),
+    ] = None,
     keep_logs: Annotated[Path | None, typer.Option(help="Keep the services' logs here.")] = None,
     progress: Annotated[bool, typer.Option(help="Progress bars.")] = True,
 ) -> None:
     """Measure every figure, print the table with the issue's floors, write the JSON."""
+    chosen = frozenset(f.strip() for f in only.split(",") if f.strip())
+    if not chosen or not chosen <= set(FIGURES):
+        raise typer.BadParameter(
+            f"name some of {', '.join(FIGURES)}, not {only!r}", param_hint="--only"
+        )
+    partial = chosen != set(FIGURES)
+    if out is None:
+        # A partial run never overwrites the whole run's results.
+        out = (
+            RESULTS.with_name(f"latest-{'-'.join(f for f in FIGURES if f in chosen)}.json")
+            if partial
+            else RESULTS
+        )
     base = SMOKE if smoke else FULL
     sizes = Sizes(
         **{
@@ -344,6 +423,8 @@ def run(
             **({"replay_events": replay_events} if replay_events else {}),
             **({"e2e_samples": e2e_samples} if e2e_samples else {}),
             **({"ingest_seconds": ingest_seconds} if ingest_seconds else {}),
+            **({"ingest_connections": ingest_connections} if ingest_connections else {}),
+            **({"dispatch_instances": dispatch_instances} if dispatch_instances else {}),
             **({"replay_timeout_s": replay_timeout} if replay_timeout else {}),
         }
     )
@@ -357,6 +438,7 @@ def run(
             "started_at": started_at.isoformat(),
             "seed": seed,
             "sizes": sizes.__dict__,
+            "only": [f for f in FIGURES if f in chosen],
             "host": platform.node(),
         },
         "machine": machine(),
@@ -366,19 +448,23 @@ def run(
         ports = figures.infra_ports(infra)
         doc["versions"] = versions(infra.postgres_url)
         doc["pg_test_fsync"] = _guard("pg_test_fsync", errors, pg_test_fsync)
-        with started_stack(infra, logs, label="bench") as stack:
-            say(f"stack up: {stack.system.urls}")
-            measured = _guard(
-                "ingest/e2e",
-                errors,
-                lambda: measure_service_figures(stack, sizes, seed, cpu, ports),
-            )
+        measured = None
+        if chosen & {"ingest", "e2e"}:
+            with started_stack(infra, logs, label="bench") as stack:
+                say(f"stack up: {stack.system.urls}")
+                measured = _guard(
+                    "ingest/e2e",
+                    errors,
+                    lambda: measure_service_figures(stack, sizes, seed, cpu, ports, chosen),
+                )
         ingest, e2e = measured if measured else ({}, {})
-        replayed = _guard(
-            "replay/query",
-            errors,
-            lambda: measure_replay_and_query(infra, logs, sizes, seed, cpu, ports, progress),
-        )
+        replayed = None
+        if chosen & {"replay", "query"}:  # the query asks the rebuilt timeline: one run gives both
+            replayed = _guard(
+                "replay/query",
+                errors,
+                lambda: measure_replay_and_query(infra, logs, sizes, seed, cpu, ports, progress),
+            )
         replay, query = replayed if replayed else ({}, {})
     doc.update(
         {
@@ -395,7 +481,8 @@ def run(
         "backend (other users of the same server included); bench is this load generator"
     )
     doc["run"]["seconds"] = round(time.monotonic() - started, 1)
-    missing = missing_keys(doc)
+    # A figure left out by --only is not missing; its keys are absent on purpose.
+    missing = [k for k in missing_keys(doc) if k.split(".")[0] not in set(FIGURES) - chosen]
     doc["missing_keys"] = missing
     figures.dump(out, doc)
     print(table(doc))

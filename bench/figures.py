@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import NAMESPACE_URL, uuid4, uuid5
+from uuid import uuid4
 
 import asyncpg
 import httpx
@@ -27,9 +27,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.machine import CpuMeter
-from contracts import Position, PositionReportedPayload, VehiclePositionReported
-from contracts.topics import ACCESS, NETWORK, VEHICLES, WORK_ORDERS
+from contracts import Position
+from contracts.topics import ACCESS, NETWORK, WORK_ORDERS
 from services.common.db import create_pool
+from services.dispatch import positions
+from services.dispatch.api_models import PositionReport
+from services.dispatch.reports import REPORTS, vehicle_story
 from simulator.city import City
 from simulator.client import NO_ANSWER, Http
 from simulator.driver import Driver, Urls
@@ -88,15 +91,19 @@ async def _closed_loop(
 
 
 async def ingest_http(
-    dispatch_url: str,
+    dispatch_urls: list[str],
     tokens: Tokens,
     vehicles: list[str],
     connections: int,
     seconds: float,
     warm_s: float,
 ) -> Json:
-    """Position reports over HTTP, one unit per connection, each posting as soon as answered."""
-    http = Http(dispatch_url, connections=connections, timeout_s=15)
+    """Position reports over HTTP, one unit per connection, each posting as soon as answered;
+    with several dispatch instances, connection ``w`` posts to instance ``w mod n``."""
+    https = [
+        Http(url, connections=max(1, connections // len(dispatch_urls) + 1), timeout_s=15)
+        for url in dispatch_urls
+    ]
     run = uuid4().hex[:8]
     statuses: dict[str, int] = {}
 
@@ -108,6 +115,7 @@ async def ingest_http(
             "occurred_at": datetime.now(UTC).isoformat(),
             "position": {"lat": 39.9 + (n % 100) / 1e4, "lon": 116.4},
         }
+        http = https[worker % len(https)]
         try:
             answer = await http.request(
                 "POST",
@@ -124,7 +132,8 @@ async def ingest_http(
     try:
         rate, latencies, failures = await _closed_loop(connections, seconds, warm_s, one)
     finally:
-        await http.aclose()
+        for http in https:
+            await http.aclose()
     return {
         "rate": round(rate, 1),
         "p50_ms": _ms(percentile(latencies, 0.5)),
@@ -142,91 +151,31 @@ async def ingest_ceiling(
     seconds: float,
     warm_s: float,
 ) -> Json:
-    """The transaction ``POST /v1/vehicles/{id}/reports`` makes for a position report
-    (``services/dispatch/reports.py``), statement for statement, straight through asyncpg at
-    the same concurrency: claim the report id, read the vehicle, note its position, read the
-    stream's version, append the event and its outbox row, notify the relay, store the answer."""
+    """The statement ``POST /v1/vehicles/{id}/reports`` issues for a position report
+    (``services/dispatch/positions.py``: the report id claimed with its answer, the vehicle's
+    position and stream version, the event, its outbox row and the relay's NOTIFY, in one
+    statement), with the same arguments, straight through asyncpg at the same concurrency."""
     pool = await create_pool(database_url)
     run = uuid4().hex[:8]
-    topic = f"{topic_prefix}{VEHICLES.name}"
 
     async def one(worker: int, n: int) -> bool:
         vehicle = vehicles[worker % len(vehicles)]
-        report_id = f"ceiling-{run}-{worker}-{n}"
-        now = datetime.now(UTC)
-        position = {"lat": 39.9 + (n % 100) / 1e4, "lon": 116.4}
-        event = VehiclePositionReported(
-            correlation_id=uuid5(NAMESPACE_URL, f"repair-dispatch:vehicle:{vehicle}"),
-            vehicle_id=vehicle,
-            occurred_at=now,
-            recorded_at=now,
-            source=f"gps-unit:{vehicle}",
-            payload=PositionReportedPayload(report_id=report_id, position=Position(**position)),
+        report = PositionReport(
+            report_id=f"ceiling-{run}-{worker}-{n}",
+            type="position",
+            occurred_at=datetime.now(UTC),
+            position=Position(lat=39.9 + (n % 100) / 1e4, lon=116.4),
         )
-        scope = f"vehicle-report:{vehicle}"
-        request = {
-            "report_id": report_id,
-            "type": "position",
-            "occurred_at": now.isoformat(),
-            "position": position,
-        }
-        stream = f"vehicle-{vehicle}"
-        for _ in range(5):  # as the service: a lost race on the stream is decided again
+        scope = REPORTS.within("vehicle", vehicle)
+        for _ in range(5):  # as the service: a lost race on the stream is tried again
+            event = positions.position_event(
+                vehicle, report, vehicle_story(vehicle), datetime.now(UTC)
+            )
+            arguments = positions.statement_arguments(scope, vehicle, report, event, topic_prefix)
             try:
-                async with pool.acquire() as conn, conn.transaction():
-                    claimed = await conn.fetchval(
-                        "INSERT INTO idempotency_keys (scope, key, request) VALUES ($1, $2, $3)"
-                        " ON CONFLICT (scope, key) DO NOTHING RETURNING true",
-                        scope,
-                        report_id,
-                        request,
-                    )
-                    assert claimed
-                    await conn.fetchval("SELECT body FROM vehicles WHERE vehicle_id = $1", vehicle)
-                    await conn.execute(
-                        "INSERT INTO vehicle_status (vehicle_id, position, position_at) VALUES ($1, $2, $3)"
-                        " ON CONFLICT (vehicle_id) DO UPDATE SET position = EXCLUDED.position,"
-                        " position_at = EXCLUDED.position_at WHERE vehicle_status.position_at IS NULL"
-                        " OR vehicle_status.position_at < EXCLUDED.position_at",
-                        vehicle,
-                        position,
-                        now,
-                    )
-                    version = await conn.fetchval(
-                        "SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $1", stream
-                    )
-                    await conn.execute(
-                        "INSERT INTO events (stream_id, version, event_id, event_type, schema_version,"
-                        " work_order_id, occurred_at, recorded_at, body)"
-                        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                        stream,
-                        version + 1,
-                        event.event_id,
-                        event.event_type,
-                        event.schema_version,
-                        None,
-                        event.occurred_at,
-                        event.recorded_at,
-                        event.model_dump(mode="json"),
-                    )
-                    await conn.execute(
-                        "INSERT INTO outbox (event_id, topic, key) VALUES ($1, $2, $3)",
-                        event.event_id,
-                        topic,
-                        event.partition_key,
-                    )
-                    await conn.execute("SELECT pg_notify($1, '')", "outbox")
-                    await conn.execute(
-                        "UPDATE idempotency_keys SET answer = $3 WHERE scope = $1 AND key = $2",
-                        scope,
-                        report_id,
-                        {
-                            "vehicle_id": vehicle,
-                            "report_id": report_id,
-                            "event_id": str(event.event_id),
-                        },
-                    )
-                return True
+                async with pool.acquire() as conn:
+                    row = await conn.fetchrow(positions.RECORD_POSITION, *arguments)
+                return row is not None and bool(row["recorded"])
             except asyncpg.UniqueViolationError:
                 continue
         return False

@@ -12,6 +12,10 @@ DIR="$LOCAL/services"
 READY_SECS=60
 
 port_of() { local var="${1^^}_PORT"; echo "${!var:-${DEFAULT_PORT[$1]}}"; }
+# <NAME>_WORKERS (default 1): uvicorn worker processes of a service on its one port and one
+# database (DISPATCH_WORKERS=2 uses the second core for GPS reports; the relay, consumer group
+# and timers already allow several instances: docs/scaling.md).
+workers_of() { local var="${1^^}_WORKERS"; echo "${!var:-1}"; }
 pidfile() { echo "$DIR/$1.pid"; }
 logfile() { echo "$DIR/$1.log"; }
 pattern() { echo "services.$1.app:create_app"; }
@@ -35,7 +39,7 @@ db_url() {
 healthy() { [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$(port_of "$1")/healthz") == 200 ]]; }
 
 start_one() {
-  local name=$1 port
+  local name=$1 port workers
   port=$(port_of "$name")
   if pid_running "$(pidfile "$name")" "$(pattern "$name")"; then
     say "$name already running (pid $(<"$(pidfile "$name")")) on 127.0.0.1:$port"
@@ -43,7 +47,9 @@ start_one() {
   fi
   port_open "$port" && die "127.0.0.1:$port is taken by another process; set ${name^^}_PORT"
   [[ -f $(logfile "$name") ]] && mv -f "$(logfile "$name")" "$(logfile "$name").1"
-  say "starting $name on 127.0.0.1:$port, log ${DIR#"$ROOT"/}/$name.log"
+  workers=$(workers_of "$name")
+  [[ $workers =~ ^[1-9][0-9]*$ ]] || die "${name^^}_WORKERS must be a whole number ≥ 1, not '$workers'"
+  say "starting $name on 127.0.0.1:$port ($workers worker(s)), log ${DIR#"$ROOT"/}/$name.log"
   # setsid: own process group, so that stop can signal the loop, uv and the python it spawns, and
   # only them. The loop is the supervisor: a service whose background task cannot go on exits
   # (status 70) and is started again; five quick exits in a row mean it cannot start at all.
@@ -57,14 +63,14 @@ start_one() {
       quick=0
       while ((quick < 5)); do
         started=$SECONDS
-        uv run uvicorn "$0" --factory --host 127.0.0.1 --port "$1"
+        uv run uvicorn "$0" --factory --host 127.0.0.1 --port "$1" --workers "$2"
         rc=$?
         ((SECONDS - started < 10)) && quick=$((quick + 1)) || quick=0
         echo "[supervisor] $0 exited with status $rc; starting it again in 1 s"
         sleep 1
       done
       echo "[supervisor] $0 exited five times within 10 s of starting; giving up"
-      exit 1' "$(pattern "$name")" "$port" >"$(logfile "$name")" 2>&1 </dev/null
+      exit 1' "$(pattern "$name")" "$port" "$workers" >"$(logfile "$name")" 2>&1 </dev/null
   ) &
   echo $! >"$(pidfile "$name")"
 }

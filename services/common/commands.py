@@ -37,6 +37,22 @@ async def in_transaction(runtime: Runtime, work: Callable[[Connection], Awaitabl
     raise AssertionError("unreachable: tenacity reraises the last ConcurrentWrite")
 
 
+async def in_one_statement(runtime: Runtime, work: Callable[[Connection], Awaitable[T]]) -> T:
+    """Run ``work`` on one pooled connection outside a transaction block, again from the start
+    if another writer got there first.
+
+    For work that records everything in a single statement (atomic, and durable when it
+    returns, by itself) after reads that need no transaction: one round trip, not BEGIN, the
+    statements and COMMIT (issue 9: a GPS unit's position report)."""
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception_type(ConcurrentWrite), stop=stop_after_attempt(5), reraise=True
+    ):
+        with attempt:
+            async with runtime.pool.acquire() as conn:
+                return await work(conn)
+    raise AssertionError("unreachable: tenacity reraises the last ConcurrentWrite")
+
+
 Follow = Callable[[Connection, OrderState, WorkOrderEventT], Awaitable[None]]
 """What a service keeps in step with an order's new event (its projections, its timers): called
 in the transaction that records the event, with the order's state including it."""

@@ -17,6 +17,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool beyond asyncpg's own clean-up (which
+    rolls back an open transaction and drops its listeners): nothing. The default would send
+    ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` after every request, a round
+    trip as long as a position report's whole statement (issue 9), to undo session state these
+    services never leave on a pooled connection: their advisory locks are transaction-scoped
+    (``pg_advisory_xact_lock``), they LISTEN on connections of their own, and SET nothing."""
+
+
 async def create_pool(database_url: str) -> asyncpg.Pool:
     # While PostgreSQL is away a request must fail fast (503, Retry-After), not wait a minute for
     # a connection: connect within 5 s, and no statement may run longer than 30 s.
@@ -27,6 +36,7 @@ async def create_pool(database_url: str) -> asyncpg.Pool:
         init=_init_connection,
         timeout=5,
         command_timeout=30,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool

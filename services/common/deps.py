@@ -7,7 +7,8 @@ from fastapi import Depends, Request
 from services.common.runtime import Runtime
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async (nothing awaited): a plain ``def`` dependency would run in the thread pool.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

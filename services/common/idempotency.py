@@ -79,14 +79,29 @@ async def once(
             scope.answer.dump_python(answer, mode="json"),
         )
         return Answered(answer, replay=False)
+    answered = await stored(conn, scope, key, request)
+    if answered is None:
+        # The claim and the answer commit together; a claim without one is a bug, not a retry.
+        raise RuntimeError(f"{scope.name} key {key!r} is claimed but holds no answer")
+    return answered
+
+
+async def stored(
+    conn: Connection, scope: Scope[Req, Ans], key: str, request: Req
+) -> Answered[Ans] | None:
+    """The stored answer to ``key`` if it was posted before with the same ``request`` (a
+    replay); ``AlreadyRecorded`` if with another; None if it was never posted (or its first
+    post holds no answer yet, which a committed claim never does).
+
+    For a write that claims its key and stores its answer in one statement of its own (a GPS
+    unit's position report), so that only a retry reads the key back."""
     row = await conn.fetchrow(
         "SELECT request, answer FROM idempotency_keys WHERE scope = $1 AND key = $2",
         scope.name,
         key,
     )
     if row is None or row["answer"] is None:
-        # The claim and the answer commit together; a claim without one is a bug, not a retry.
-        raise RuntimeError(f"{scope.name} key {key!r} is claimed but holds no answer")
+        return None
     first = scope.request.validate_python(row["request"])
     require_same(
         f"{scope.noun} {key!r}{scope.owner} was already posted",

@@ -13,7 +13,7 @@ from domain.fleet import VehicleState, unavailability_refusal
 from services.common.clock import utc_now
 from services.common.commands import in_transaction
 from services.common.db import Connection
-from services.common.event_store import append, stream_version
+from services.common.event_store import append
 from services.common.idempotency import Answered, Scope, once
 from services.common.runtime import Runtime
 from services.dispatch import fleet
@@ -60,8 +60,8 @@ async def change(
                 ),
             )
             stream = f"vehicle-{vehicle_id}"
-            version = await stream_version(conn, stream)
-            await append(conn, stream, version, [event], runtime.settings.topic_prefix)
+            version = await fleet.next_version(conn, vehicle_id)
+            await append(conn, stream, version - 1, [event], runtime.settings.topic_prefix)
             await fleet.note_availability(conn, event)
             return AvailabilityAnswer(
                 vehicle_id=vehicle_id,

@@ -105,6 +105,24 @@ async def lock_group(conn: Connection, group: Group) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"rule6:{group.key}")
 
 
+async def next_version(conn: Connection, vehicle_id: str) -> int:
+    """The next version of the vehicle's stream, taken under its status row's lock (held to the
+    commit): writers about one vehicle go in turn instead of racing on ``(stream_id, version)``.
+    The stream's own maximum counts too, for a writer that keeps no counter (a definition)."""
+    version: int = await conn.fetchval(
+        """
+        INSERT INTO vehicle_status AS s (vehicle_id, stream_version)
+        VALUES ($1, (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = $2) + 1)
+        ON CONFLICT (vehicle_id) DO UPDATE
+            SET stream_version = greatest(s.stream_version + 1, EXCLUDED.stream_version)
+        RETURNING stream_version
+        """,
+        vehicle_id,
+        f"vehicle-{vehicle_id}",
+    )
+    return version
+
+
 async def _upsert(conn: Connection, vehicle_id: str, column: str, value: object) -> None:
     # ``column`` is one of ours, never input.
     await conn.execute(

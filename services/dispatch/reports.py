@@ -9,12 +9,10 @@ from contracts import (
     DeviceFaultReportedPayload,
     DeviceRepairedPayload,
     Envelope,
-    PositionReportedPayload,
     Vehicle,
     VehicleDeviceFaultReported,
     VehicleDeviceRepaired,
     VehicleEvent,
-    VehiclePositionReported,
     WorkOrderRecalled,
 )
 from domain.errors import InvalidReference
@@ -37,12 +35,14 @@ from services.dispatch.api_models import (
     DeviceFaultReport,
     DeviceRepairedReport,
     OrderReport,
-    PositionReport,
     RecallRequest,
     Report,
     ReportAnswer,
 )
 from services.dispatch.settings import dispatch_settings
+
+NotPosition = OrderReport | RecallRequest | DeviceFaultReport | DeviceRepairedReport
+"""The reports ``record_report`` takes: a position has a path of its own (``positions``)."""
 
 REPORTS: Scope[AnyReport, ReportAnswer] = Scope(
     name="vehicle-report",
@@ -54,21 +54,27 @@ REPORTS: Scope[AnyReport, ReportAnswer] = Scope(
 order, stamp, position, description), so a reused id with another body is refused, not lost."""
 
 
-async def record_report(
-    runtime: Runtime, vehicle_id: str, report: AnyReport
-) -> Answered[ReportAnswer]:
-    """The answer, fresh for the first post of a report id, stored for a retry of it."""
-    follow = effects.follower(dispatch_settings(runtime))
-    prefix = runtime.settings.topic_prefix
-    ahead = report.occurred_at - utc_now()
-    if ahead > timedelta(seconds=runtime.settings.future_stamp_tolerance_s):
-        # A unit's clock may drift, but not this far: such a stamp would set a point that has
-        # not happened yet. Refused before anything is recorded, saying by how much.
+def refuse_far_future(runtime: Runtime, occurred_at: datetime) -> None:
+    """422 for a stamp further ahead of our clock than a unit's clock may be: it would set a
+    point that has not happened yet. Refused before anything is read or recorded."""
+    ahead = occurred_at - utc_now()
+    tolerance = runtime.settings.future_stamp_tolerance_s
+    if ahead > timedelta(seconds=tolerance):
         raise InvalidReference(
             "occurred_at",
             f"stamped {ahead.total_seconds():.0f} s after our clock, more than the "
-            f"{runtime.settings.future_stamp_tolerance_s:.0f} s a unit's clock may be ahead",
+            f"{tolerance:.0f} s a unit's clock may be ahead",
         )
+
+
+async def record_report(
+    runtime: Runtime, vehicle_id: str, report: NotPosition
+) -> Answered[ReportAnswer]:
+    """The answer, fresh for the first post of a report id, stored for a retry of it (a
+    position report has a path of its own: ``positions.record_position``)."""
+    follow = effects.follower(dispatch_settings(runtime))
+    prefix = runtime.settings.topic_prefix
+    refuse_far_future(runtime, report.occurred_at)
 
     async def work(conn: Connection) -> Answered[ReportAnswer]:
         async def first_post() -> ReportAnswer:
@@ -92,7 +98,7 @@ async def record_report(
 
 
 async def _record(
-    conn: Connection, prefix: str, follow: Follow, vehicle_id: str, report: AnyReport
+    conn: Connection, prefix: str, follow: Follow, vehicle_id: str, report: NotPosition
 ) -> Envelope:
     now = utc_now()
     if report.position is not None:
@@ -155,7 +161,7 @@ async def _record_on_order(
 
 
 def _vehicle_event(
-    report: PositionReport | DeviceFaultReport | DeviceRepairedReport,
+    report: DeviceFaultReport | DeviceRepairedReport,
     story: dict[str, UUID],
     vehicle_id: str,
     now: datetime,
@@ -168,15 +174,6 @@ def _vehicle_event(
         "recorded_at": now,
         "source": f"gps-unit:{vehicle_id}",
     }
-    if isinstance(report, PositionReport):
-        return VehiclePositionReported.model_validate(
-            {
-                **fields,
-                "payload": PositionReportedPayload(
-                    report_id=report.report_id, position=report.position
-                ),
-            }
-        )
     if isinstance(report, DeviceFaultReport):
         payload: DeviceFaultReportedPayload | DeviceRepairedPayload = DeviceFaultReportedPayload(
             report_id=report.report_id, description=report.description, position=report.position

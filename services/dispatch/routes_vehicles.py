@@ -15,6 +15,7 @@ from services.dispatch import availability, board, fleet, scopes
 from services.dispatch.api_models import (
     AvailabilityAnswer,
     AvailabilityRequest,
+    PositionReport,
     QueuedOrder,
     RecallNotice,
     Report,
@@ -23,6 +24,7 @@ from services.dispatch.api_models import (
     VehicleOrders,
     VehicleView,
 )
+from services.dispatch.positions import record_position
 from services.dispatch.reports import record_report
 
 router = APIRouter(prefix="/v1/vehicles", tags=["vehicles"])
@@ -54,6 +56,8 @@ async def vehicle_report(
     and only about orders dispatched to that vehicle (409 otherwise).
     """
     require_vehicle(caller, vehicle_id, "post reports")
+    if isinstance(report, PositionReport):  # the commonest request: one statement (issue 9)
+        return answered(await record_position(runtime, vehicle_id, report), response)
     return answered(await record_report(runtime, vehicle_id, report), response)
 
 
