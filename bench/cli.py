@@ -59,10 +59,13 @@ class Sizes:
     dispatch_instances: int = 1
     """Dispatch processes on the one database during ingest and e2e (the load is spread over
     them, one connection each in turn): does a second core help?"""
+    query_orders: int = 0
+    """Orders the timeline holds while it is queried: the rebuilt ones, and synthetic ones
+    beside them up to this many (``figures.fill_orders``)."""
 
 
-SMOKE = Sizes(1, 4, 2.0, 0.5, 3, 16.0, 2_000, 1, 50, 120.0, 2, 2, 4)
-FULL = Sizes(3, 16, 15.0, 3.0, 40, 300.0, 1_000_000, 1, 500, 3600.0, 10, 6, 5)
+SMOKE = Sizes(1, 4, 2.0, 0.5, 3, 16.0, 2_000, 1, 50, 120.0, 2, 2, 4, query_orders=5_000)
+FULL = Sizes(3, 16, 15.0, 3.0, 40, 300.0, 1_000_000, 1, 500, 3600.0, 10, 6, 5, 1, 1_000_000)
 """300 vehicles: the e2e background's 300 reports/s is one ping a second from each, so that no
 unit's stream is written by two posts at once (issue 9: 12 vehicles shared by 32 connections
 end in ``ConcurrentWrite`` 500s: a figure of its own, not the e2e's background)."""
@@ -307,7 +310,16 @@ def measure_replay_and_query(
                     "rebuild": rebuilt,
                 }
             )
-            held = figures.orders_held(rebuilt.pop("database_url"))
+            database_url = rebuilt.pop("database_url")
+            held = figures.orders_held(database_url)
+            if sizes.query_orders > len(held):
+                say(f"  filling the timeline to {sizes.query_orders:,} orders held")
+                filled = asyncio.run(
+                    figures.fill_orders(
+                        database_url, sizes.query_orders - len(held), written.anchor
+                    )
+                )
+                say(f"  filled {filled['orders']:,} orders in {filled['seconds']} s")
             keys, auditor = figures.auditor_for(stack, rebuilt["url"])
             try:
                 day = (written.anchor, written.anchor + timedelta(days=1))
@@ -322,9 +334,9 @@ def measure_replay_and_query(
                 )
             finally:
                 keys.close()
-            asked["orders"] = len(held)
+            asked["orders"] = max(len(held), sizes.query_orders)
             say(
-                f"  query: p99 {asked['p99_ms']} ms over {asked['samples']} orders of {written.orders:,}; summary {asked['summary_ms']} ms"
+                f"  query: p99 {asked['p99_ms']} ms over {asked['samples']} orders of {asked['orders']:,}; summary {asked['summary_ms']} ms"
             )
             query_runs.append(asked)
         finally:
@@ -398,6 +410,9 @@ def run(
             help="Where the JSON goes (default latest.json; latest-<figures>.json with --only)."
         ),
     ] = None,
+    query_orders: Annotated[
+        int | None, typer.Option(help="Orders held while the timeline is queried (default 1M).")
+    ] = None,
     keep_logs: Annotated[Path | None, typer.Option(help="Keep the services' logs here.")] = None,
     progress: Annotated[bool, typer.Option(help="Progress bars.")] = True,
 ) -> None:
@@ -426,6 +441,7 @@ def run(
             **({"ingest_connections": ingest_connections} if ingest_connections else {}),
             **({"dispatch_instances": dispatch_instances} if dispatch_instances else {}),
             **({"replay_timeout_s": replay_timeout} if replay_timeout else {}),
+            **({"query_orders": query_orders} if query_orders is not None else {}),
         }
     )
     started = time.monotonic()

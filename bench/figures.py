@@ -43,6 +43,7 @@ from simulator.tokens import Tokens, bearer
 from tests.support.infra import Infra
 from tests.support.keys import Keyring
 from tests.support.system import Stack
+from tools import bench_reports
 
 Json = dict[str, Any]
 REPLAYED = (WORK_ORDERS, NETWORK, ACCESS)
@@ -432,6 +433,39 @@ def orders_held(database_url: str) -> list[str]:
             " WHERE work_order_id IS NOT NULL ORDER BY work_order_id"
         ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+FILLER_EVENTS = """
+INSERT INTO received_events (event_id, event_type, work_order_id, occurred_at, recorded_at,
+    topic, kafka_partition, kafka_offset, body)
+SELECT gen_random_uuid(), 'BenchFiller', work_order_id, a_at, a_at, 'bench.filler', 0, 0,
+       '{}'::jsonb
+FROM order_projection WHERE hash LIKE 'filler:%'
+"""
+
+
+async def fill_orders(database_url: str, orders: int, anchor: datetime) -> Json:
+    """``orders`` synthetic orders beside the rebuilt ones, over the 30 days that end with the
+    replayed day: projection rows, their seven segments and an event each in ``received_events``, so
+    that every table the timeline's reads touch is a million orders deep (the figure must not
+    depend on the table's size). Their hashes say what they are; nothing replays them."""
+    started = time.monotonic()
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                bench_reports.FILL.replace("md5(n::text)", "'filler:' || md5(n::text)"),
+                anchor - timedelta(days=29),  # the replayed day holds a thirtieth of them
+                30.0,
+                orders,
+            )
+            await conn.execute(bench_reports.SEGMENTS + " WHERE o.hash LIKE 'filler:%'")
+            await conn.execute(FILLER_EVENTS)
+        # Now, not by autovacuum in the middle of the queries: a settled table is measured.
+        await conn.execute("VACUUM (ANALYZE) order_projection, order_segments, received_events")
+    finally:
+        await conn.close()
+    return {"orders": orders, "seconds": round(time.monotonic() - started, 1)}
 
 
 async def query(

@@ -40,7 +40,7 @@ class Point(StrEnum):
     @property
     def position(self) -> int:
         """Position in A..H (A is 0): the letter order, not any clock's order."""
-        return ord(self.value) - ord("A")  # on every judge's hot path: no list per call
+        return _POINT_POSITION[self]  # on every judge's hot path: a lookup, no enum machinery
 
 
 class Segment(StrEnum):
@@ -57,17 +57,24 @@ class Segment(StrEnum):
     @property
     def start(self) -> Point:
         """The point that opens the segment (``Segment.AB.start is Point.A``)."""
-        return Point(self.value[0])
+        return _SEGMENT_START[self]
 
     @property
     def end(self) -> Point:
         """The point that closes the segment."""
-        return Point(self.value[1])
+        return _SEGMENT_END[self]
 
     @property
     def position(self) -> int:
         """Position in AB..GH (AB is 0): that of the point that opens it."""
-        return self.start.position
+        return _POINT_POSITION[_SEGMENT_START[self]]
+
+
+# Computed once: the judge asks these millions of times, and an enum built by value (or a
+# ``.value`` read through the enum's descriptor) costs far more than a dict lookup.
+_POINT_POSITION: dict[Point, int] = {point: n for n, point in enumerate(Point)}
+_SEGMENT_START: dict[Segment, Point] = {segment: Point(segment.value[0]) for segment in Segment}
+_SEGMENT_END: dict[Segment, Point] = {segment: Point(segment.value[1]) for segment in Segment}
 
 
 class Responsible(StrEnum):

@@ -7,6 +7,7 @@ from contracts.envelope import WorkOrderEvent
 from contracts.registry import WorkOrderEventT
 from domain.policy import Point, Policy, Segment, SegmentStatus
 from domain.timeline._format import at, seconds
+from domain.timeline.letters import BEFORE, INTO, POINTS
 from domain.timeline.model import Anomaly, AnomalyCode, AttemptResult
 from domain.timeline.points import Readings, point_of
 
@@ -17,9 +18,11 @@ def event_anomalies(readings: Readings, policy: Policy, now: datetime) -> list[A
     late = timedelta(seconds=policy.late_report_s)
     found: list[Anomaly] = []
     for event in readings.events:
+        ahead = event.occurred_at - event.recorded_at
+        if not (ahead > tolerance or -ahead > late or event.occurred_at > now):
+            continue  # the usual case: nothing to say, so nothing to spell
         point = point_of(event)
         what = _describe(event)
-        ahead = event.occurred_at - event.recorded_at
         if ahead > tolerance:
             found.append(
                 _anomaly(
@@ -58,7 +61,7 @@ def event_anomalies(readings: Readings, policy: Policy, now: datetime) -> list[A
 def point_anomalies(readings: Readings) -> list[Anomaly]:
     """Trouble with the points themselves: reported twice, missing, or out of letter order."""
     found: list[Anomaly] = []
-    for point in Point:
+    for point in POINTS:
         reading = readings.points.get(point)
         if reading is None:
             successor = readings.moved_on(point)
@@ -99,15 +102,16 @@ def point_anomalies(readings: Readings) -> list[Anomaly]:
                     [reading.event, later],
                 )
             )
+        stamp = reading.at
         earlier = [
             readings.points[before]
-            for before in list(Point)[: point.position]
-            if before in readings.points and readings.points[before].at > reading.at
+            for before in BEFORE[point]
+            if before in readings.points and readings.points[before].at > stamp
         ]
         if earlier:
-            previous = list(Point)[point.position - 1]
+            into = INTO[point]
             # Named only when the clash is inside one segment, whose duration is then negative.
-            segment = Segment(f"{previous}{point}") if earlier[-1].point is previous else None
+            segment = into if earlier[-1].point is into.start else None
             listed = ", ".join(f"{e.point} at {at(e.at)}" for e in earlier)
             tail = (
                 f"; {segment} measures {seconds(reading.at - earlier[-1].at)}"
@@ -214,7 +218,7 @@ def in_order(anomalies: Iterable[Anomaly]) -> list[Anomaly]:
         elif anomaly.segment is not None:
             place = 2 * anomaly.segment.start.position + 1
         else:
-            place = 2 * len(Point)  # the fault cleared, after every point
+            place = 2 * len(POINTS)  # the fault cleared, after every point
         return (place, anomaly.code.value, tuple(map(str, anomaly.event_ids)), anomaly.message)
 
     return sorted(anomalies, key=key)
@@ -233,7 +237,7 @@ def _anomaly(
     events: Iterable[WorkOrderEvent],
     segment: Segment | None = None,
 ) -> Anomaly:
-    return Anomaly(
+    return Anomaly.model_construct(
         code=code,
         point=point,
         segment=segment,

@@ -17,8 +17,9 @@ from domain.timeline.anomalies import (
 )
 from domain.timeline.attempts import Attempt
 from domain.timeline.gaps import find_gaps
+from domain.timeline.letters import POINTS, SEGMENTS
 from domain.timeline.measure import co_located, measure_span, repair_center
-from domain.timeline.model import AttemptResult, SegmentResult, Timeline, TotalResult
+from domain.timeline.model import AttemptResult, GapResult, SegmentResult, Timeline, TotalResult
 from domain.timeline.points import Readings, read_events
 from domain.timeline.responsibility import decide
 
@@ -68,20 +69,22 @@ def compute_timeline(
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
+    now = utc(now)  # on the events' UTC (``read_events``): cheap to compare with their stamps
     readings = read_events(work_order_id, events, now)
     known_incidents = tuple(incidents)
     segments = _segments(
-        readings, list(Segment), policy, now, known_incidents, _redispatch_floor(readings)
+        readings, SEGMENTS, policy, now, known_incidents, _redispatch_floor(readings)
     )
+    gaps = find_gaps(readings, policy, now, known_incidents)
     attempts = [
-        _attempt(readings, attempt, policy, now, known_incidents)
+        _attempt(readings, attempt, policy, now, known_incidents, segments, gaps)
         for attempt in readings.attempts.attempts
     ]
-    return Timeline(
+    return Timeline.model_construct(
         work_order_id=work_order_id,
         as_of=utc(now),
         policy_version=policy.version,
-        points={point: _utc_or_none(readings.time(point)) for point in Point},
+        points={point: _utc_or_none(readings.time(point)) for point in POINTS},
         segments=segments,
         total=_total(readings, policy, now, segments),
         fault_cleared_at=(
@@ -95,7 +98,7 @@ def compute_timeline(
             ]
         ),
         attempts=attempts,
-        gaps=find_gaps(readings, policy, now, known_incidents),
+        gaps=gaps,
     )
 
 
@@ -148,11 +151,24 @@ def _attempt(
     policy: Policy,
     now: datetime,
     incidents: tuple[NetworkIncidentPayload, ...],
+    timeline_segments: list[SegmentResult],
+    timeline_gaps: list[GapResult],
 ) -> AttemptResult:
     """One attempt as its own reports tell it, for the history."""
-    own = readings.of_attempt(attempt)
     dispatch, recall = attempt.dispatch, attempt.recall
-    return AttemptResult(
+    if attempt is readings.attempts.current:
+        # The current attempt's own reports are the ones the timeline's D to H follow (the
+        # same events mark the same points, with no recall): its DE to GH and its gaps are the
+        # timeline's own, already judged.
+        own = readings
+        segments = timeline_segments[Segment.DE.position :]
+        gaps = [gap for gap in timeline_gaps if gap.end.position > Point.C.position]
+    else:
+        own = readings.of_attempt(attempt)
+        segments = _segments(own, _ATTEMPT_SEGMENTS, policy, now, incidents, None)
+        # Only the gaps its own dispatch or reports close: those ending at D to H.
+        gaps = find_gaps(own, policy, now, incidents, ending_after=Point.C)
+    return AttemptResult.model_construct(
         number=attempt.number,
         dispatch_event_id=dispatch.event_id,
         repair_center_id=dispatch.payload.repair_center_id,
@@ -166,9 +182,8 @@ def _attempt(
         recall_reason=None if recall is None else recall.payload.reason,
         requested_by=None if recall is None else recall.payload.requested_by,
         points={point: _utc_or_none(own.time(point)) for point in _ATTEMPT_POINTS},
-        segments=_segments(own, _ATTEMPT_SEGMENTS, policy, now, incidents, None),
-        # Only the gaps its own dispatch or reports close: those ending at D to H.
-        gaps=find_gaps(own, policy, now, incidents, ending_after=Point.C),
+        segments=segments,
+        gaps=gaps,
     )
 
 
@@ -227,7 +242,7 @@ def _segment(
             parts.append(finding.network_evidence)
         evidence = "; ".join(parts) or None
 
-    return SegmentResult(
+    return SegmentResult.model_construct(
         segment=segment,
         start=_utc_or_none(None if start is None else start.at),
         end=_utc_or_none(None if end is None else end.at),
@@ -259,7 +274,7 @@ def _total(
             and party not in responsible
         ):
             responsible.append(party)
-    return TotalResult(
+    return TotalResult.model_construct(
         start=_utc_or_none(None if start is None else start.at),
         end=_utc_or_none(None if end is None else end.at),
         duration_s=None if measure.duration is None else measure.duration.total_seconds(),

@@ -15,11 +15,12 @@ from itertools import pairwise
 
 from contracts.network import NetworkIncidentPayload
 from contracts.registry import WorkOrderEventT
-from domain.policy import Point, Policy, Responsible, Segment
+from domain.policy import Point, Policy, Responsible
 from domain.timeline._format import at, seconds, utc
+from domain.timeline.letters import POINTS, SEGMENTS
 from domain.timeline.measure import co_located, measure_span, repair_center
 from domain.timeline.model import GapResult
-from domain.timeline.points import Reading, Readings, point_of, record_order
+from domain.timeline.points import Reading, Readings, point_of
 from domain.timeline.responsibility import decide
 
 
@@ -35,12 +36,7 @@ def passed_without(readings: Readings, point: Point, tolerance: timedelta) -> bo
 
 def _later_point(readings: Readings, point: Point) -> WorkOrderEventT | None:
     """The first report we recorded of a point after ``point`` (a recall is not a point)."""
-    later = [
-        readings.points[after].event
-        for after in list(Point)[point.position + 1 :]
-        if after in readings.points
-    ]
-    return min(later, key=record_order, default=None)
+    return readings.later_point(point)
 
 
 def find_gaps(
@@ -56,7 +52,7 @@ def find_gaps(
     tolerance = timedelta(seconds=policy.record_gap_tolerance_s)
     standing = [
         readings.points[point]
-        for point in Point
+        for point in POINTS
         if point in readings.points and not passed_without(readings, point, tolerance)
     ]
     return [
@@ -75,13 +71,13 @@ def _gap(
     now: datetime,
     incidents: tuple[NetworkIncidentPayload, ...],
 ) -> GapResult:
-    covered = list(Segment)[start.point.position : end.point.position]
+    covered = list(SEGMENTS[start.point.position : end.point.position])
     crew_co_located = co_located(readings)
     limits = [policy.limit_for(segment, crew_co_located=crew_co_located) for segment in covered]
     limit_s = sum(limits)
     name = f"{start.point} to {end.point}"
     measure = measure_span(name, start, end, None, now, limit_s, readings, policy)
-    missing = list(Point)[start.point.position + 1 : end.point.position]
+    missing = list(POINTS[start.point.position + 1 : end.point.position])
 
     candidates: list[Responsible] = []
     decided: list[str] = []
@@ -106,7 +102,7 @@ def _gap(
     ]
     if measure.skew is not None:
         parts.append(measure.skew.message)
-    return GapResult(
+    return GapResult.model_construct(
         segments=covered,
         start=start.point,
         end=end.point,

@@ -10,13 +10,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
-from contracts.intake import CallEnded
 from contracts.network import NetworkIncidentPayload
 from contracts.registry import WorkOrderEventT
-from domain.policy import Policy, PolicyBook
+from domain.policy import Point, Policy, PolicyBook
 from domain.timeline.compute import compute_timeline
 from domain.timeline.model import Timeline
-from domain.timeline.points import record_order
+from domain.timeline.points import point_of, record_key
 
 
 def judge(
@@ -54,7 +53,7 @@ def began_at(events: Iterable[WorkOrderEventT], now: datetime) -> datetime:
     """The instant that picks the order's policy: A's stamp as the timeline sets it (the first
     call-ended recorded by ``now``), else the earliest stamp known by ``now``, else ``now``."""
     known = [event for event in events if event.recorded_at <= now]
-    calls = [event for event in known if isinstance(event, CallEnded)]
+    calls = [event for event in known if point_of(event) is Point.A]  # the calls ended
     if calls:
-        return min(calls, key=record_order).occurred_at
+        return min(calls, key=record_key).occurred_at
     return min((event.occurred_at for event in known), default=now)

@@ -3,8 +3,8 @@ points (ADR 0009) or A to H. The rules of ADR 0005 (the first recorded report st
 the party could bend is ``disputed`` or ``invalid``, never ``met``) and of ADR 0009 (a breach
 within the end unit's measured clock skew is ``indeterminate``) live here, once."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from contracts.dispatch import WorkOrderDispatched, WorkOrderRecalled
 from contracts.intake import WorkOrderIssued
@@ -16,8 +16,7 @@ from domain.timeline.points import Reading, Readings
 from domain.timeline.skew import ahead_within
 
 
-@dataclass(frozen=True)
-class Measure:
+class Measure(NamedTuple):  # a tuple: built for every span of every judgement, cheaply
     """How a span stands: its status, its duration so far and the evidence behind them."""
 
     status: SegmentStatus
@@ -32,10 +31,13 @@ class Measure:
     """Why the finding is ``indeterminate``, when it is."""
 
 
+_ZERO = timedelta(0)
+
+
 def judge_duration(duration: timedelta, limit: timedelta) -> SegmentStatus:
     """``invalid`` if negative, ``met`` up to the limit inclusive, ``breached`` over it."""
     # Compared as timedeltas (exact microseconds), so that "duration == limit is met" is exact.
-    if duration < timedelta(0):
+    if duration < _ZERO:
         return SegmentStatus.INVALID
     return SegmentStatus.MET if duration <= limit else SegmentStatus.BREACHED
 

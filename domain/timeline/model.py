@@ -5,7 +5,7 @@ replay), so their field names are part of the interface.
 """
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal, Self
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -15,6 +15,49 @@ from domain.policy import Point, Responsible, Segment, SegmentStatus
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # The pydantic mypy plugin types ``model_construct`` by each model's fields (so the calls are
+    # checked) and sees this base, which has none, as narrowing pydantic's signature.
+    @classmethod
+    def model_construct(  # type: ignore[override]
+        cls, _fields_set: set[str] | None = None, **values: Any
+    ) -> Self:
+        """pydantic's ``model_construct`` (trusted values, no validation), for these models only
+        and several times cheaper: they have no aliases, no extras, no private attributes and no
+        post-init, so the instance is its fields in declared order, the defaults of those not
+        given, and the names given as ``model_fields_set``: what pydantic's would build.
+
+        The judge builds its answer with it from values it computed with the declared types
+        (mypy checks the keywords against the fields); validating them again cost more than
+        judging. ``tests/unit/test_judge_equivalence.py`` holds the answers equal, field for
+        field and byte for byte, to validated ones.
+        """
+        names = _FIELDS.get(cls)
+        if names is None:
+            names = _FIELDS[cls] = tuple(cls.__pydantic_fields__)
+        fields: dict[str, Any]
+        if tuple(values) == names:  # every field, in declared order (the judge's case)
+            fields = values  # ``**values`` is a fresh dict of this call's own
+        else:
+            fields = {}
+            for name, info in cls.__pydantic_fields__.items():
+                if name in values:
+                    fields[name] = values[name]
+                elif not info.is_required():
+                    fields[name] = info.get_default(
+                        call_default_factory=True, validated_data=fields
+                    )
+        model = cls.__new__(cls)
+        _set = object.__setattr__  # the model is frozen: set its state as pydantic does
+        _set(model, "__dict__", fields)
+        _set(model, "__pydantic_fields_set__", set(values) if _fields_set is None else _fields_set)
+        _set(model, "__pydantic_extra__", None)
+        _set(model, "__pydantic_private__", None)
+        return model
+
+
+_FIELDS: dict[type[_Frozen], tuple[str, ...]] = {}
+"""Per model: the names of its fields, in declared order."""
 
 
 class AnomalyCode(StrEnum):

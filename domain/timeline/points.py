@@ -13,9 +13,9 @@ there is no D, and the recalled attempts' reports set no point at all.
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import assert_never
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import assert_never, cast
 from uuid import UUID
 
 from contracts.crew import (
@@ -36,15 +36,36 @@ from contracts.envelope import WorkOrderEvent
 from contracts.intake import CallEnded, WorkOrderClosed, WorkOrderIssued
 from contracts.registry import WorkOrderEventT
 from domain.policy import Point
-from domain.timeline._format import at
-from domain.timeline.attempts import Attempt, Attempts, record_order, trace_attempts
+from domain.timeline.attempts import Attempt, Attempts, record_key, record_order, trace_attempts
+from domain.timeline.kinds import Kind, is_crew_report, kind_of
+from domain.timeline.letters import POINTS
 
-__all__ = ["Reading", "Readings", "event_order", "point_of", "read_events", "record_order"]
+__all__ = [
+    "Reading",
+    "Readings",
+    "event_order",
+    "point_of",
+    "read_events",
+    "record_key",
+    "record_order",
+]
+
+_MARKS: dict[type, Point | None] = {}
+"""``point_of`` by the event's class, learnt on first sight: the answer depends on the class
+alone, and a dict lookup is cheaper than the match's chain of class checks."""
 
 
 def point_of(event: WorkOrderEventT) -> Point | None:
     """The point ``event`` marks, or ``None`` for an event that is not a time point: the fault
     cleared (after H), a recall, a dispatch blocked, the order closed (the callback)."""
+    kind = type(event)
+    if kind in _MARKS:
+        return _MARKS[kind]
+    marks = _MARKS[kind] = _point_of(event)
+    return marks
+
+
+def _point_of(event: WorkOrderEventT) -> Point | None:
     match event:
         case CallEnded():
             return Point.A
@@ -73,6 +94,11 @@ def event_order(event: WorkOrderEvent) -> tuple[datetime, datetime, str]:
     return (event.occurred_at, event.recorded_at, str(event.event_id))
 
 
+def _event_key(event: WorkOrderEvent) -> tuple[datetime, datetime, UUID]:
+    """``event_order``'s order without spelling the id (see ``record_key``)."""
+    return (event.occurred_at, event.recorded_at, event.event_id)
+
+
 @dataclass(frozen=True)
 class Reading:
     """The reports behind one point: the first recorded, which sets it, and the later ones."""
@@ -81,16 +107,20 @@ class Reading:
     event: WorkOrderEventT
     others: tuple[WorkOrderEventT, ...]
     """Later distinct reports for the point, in the order we recorded them."""
+    conflicting: tuple[WorkOrderEventT, ...] = field(init=False, repr=False, compare=False)
+    """Later reports that claim another time for the point."""
+    duplicates: tuple[WorkOrderEventT, ...] = field(init=False, repr=False, compare=False)
+    """Later reports that repeat the point's time (harmless)."""
 
-    @property
-    def conflicting(self) -> tuple[WorkOrderEventT, ...]:
-        """Later reports that claim another time for the point."""
-        return tuple(e for e in self.others if e.occurred_at != self.event.occurred_at)
-
-    @property
-    def duplicates(self) -> tuple[WorkOrderEventT, ...]:
-        """Later reports that repeat the point's time (harmless)."""
-        return tuple(e for e in self.others if e.occurred_at == self.event.occurred_at)
+    def __post_init__(self) -> None:
+        # Asked for by every segment, gap and anomaly that touches the point: split once.
+        stamp = self.event.occurred_at
+        object.__setattr__(
+            self, "conflicting", tuple(e for e in self.others if e.occurred_at != stamp)
+        )
+        object.__setattr__(
+            self, "duplicates", tuple(e for e in self.others if e.occurred_at == stamp)
+        )
 
     @property
     def at(self) -> datetime:
@@ -109,10 +139,35 @@ class Readings:
     """Every dispatch attempt known by then (``points`` D to H follow the current one)."""
     recalled_by: WorkOrderRecalled | None = None
     """Only in the readings of one recalled attempt: the recall that withdrew it."""
+    _later: tuple[WorkOrderEventT | None, ...] = field(init=False, repr=False, compare=False)
+    """By point position: the first report we recorded of any later point, if any."""
+    _own: dict[int, tuple[Attempt, "Readings"]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+    """``of_attempt``'s answers, asked again by the attempt's history and its anomaly."""
+
+    def __post_init__(self) -> None:
+        # Every segment, gap and missing point asks which later point came first: answer all
+        # eight questions at once, from H back to A (on a tie the earlier letter wins, as the
+        # first minimum of a list in letter order would).
+        later: list[WorkOrderEventT | None] = [None] * len(POINTS)
+        first: WorkOrderEventT | None = None
+        for n in range(len(POINTS) - 1, 0, -1):
+            reading = self.points.get(POINTS[n])
+            if reading is not None and (
+                first is None or record_key(reading.event) <= record_key(first)
+            ):
+                first = reading.event
+            later[n - 1] = first
+        object.__setattr__(self, "_later", tuple(later))
 
     def time(self, point: Point) -> datetime | None:
         reading = self.points.get(point)
         return None if reading is None else reading.at
+
+    def later_point(self, point: Point) -> WorkOrderEventT | None:
+        """The first report we recorded of a point after ``point`` (a recall is not a point)."""
+        return self._later[point.position]
 
     def moved_on(self, point: Point, *, cleared: bool = True) -> WorkOrderEventT | None:
         """The first report we recorded that shows the order went past ``point``: a report for a
@@ -124,27 +179,30 @@ class Readings:
         the order had moved on (a segment then overdue by our records stays breached). Judging a
         segment passes ``cleared=False``: a fault cleared without an arrival does not release the
         crew from GH (nor the promise from A to H)."""
-        later: list[WorkOrderEventT] = [
-            self.points[after].event
-            for after in list(Point)[point.position + 1 :]
-            if after in self.points
-        ]
-        if self.recalled_by is not None:
-            later.append(self.recalled_by)
-        if later:
-            return min(later, key=record_order)
+        later = self._later[point.position]
+        recall = self.recalled_by
+        # On a tie the point wins, as the first minimum of [points..., recall] would.
+        if recall is not None and (later is None or record_key(recall) < record_key(later)):
+            later = recall
+        if later is not None:
+            return later
         return self.fault_cleared if cleared else None
 
     def of_attempt(self, attempt: Attempt) -> "Readings":
         """The order's A to C with D to H as ``attempt``'s own reports set them, ended by its
         recall if it was recalled: how that attempt stood, for the auditor's history."""
-        before = [e for e in self.events if point_of(e) in (Point.A, Point.B, Point.C)]
-        return _readings(
+        known = self._own.get(attempt.number)
+        if known is not None and known[0] is attempt:
+            return known[1]
+        before = [e for e in self.events if kind_of(e) is Kind.OPENING]
+        own = _readings(
             self.events,
             [*before, *attempt.dispatches, *attempt.reports],
             self.attempts,
             attempt.recall,
         )
+        self._own[attempt.number] = (attempt, own)
+        return own
 
 
 def read_events(work_order_id: UUID, events: Iterable[WorkOrderEventT], now: datetime) -> Readings:
@@ -165,9 +223,11 @@ def read_events(work_order_id: UUID, events: Iterable[WorkOrderEventT], now: dat
             )
         if event.recorded_at <= now:
             copies.setdefault(event.event_id, []).append(event)
-    distinct = tuple(sorted((_one_of(same_id) for same_id in copies.values()), key=event_order))
+    distinct = tuple(
+        sorted((_on_utc(_one_of(same_id)) for same_id in copies.values()), key=_event_key)
+    )
     attempts = trace_attempts(distinct)
-    before = [e for e in distinct if isinstance(e, CallEnded | WorkOrderIssued | WorkOrderReceived)]
+    before = [e for e in distinct if kind_of(e) is Kind.OPENING]
     current = attempts.current
     if current is not None:
         reach: list[WorkOrderEventT] = [*current.dispatches, *current.reports]
@@ -185,13 +245,13 @@ def _readings(
     recalled_by: WorkOrderRecalled | None,
 ) -> Readings:
     """The points set by ``marking``: for each, the first report recorded and the later ones."""
-    by_point: dict[Point, dict[tuple[str, ...], WorkOrderEventT]] = {}
+    by_point: dict[Point, dict[tuple[object, ...], WorkOrderEventT]] = {}
     cleared: FaultCleared | None = None
     # In the order we recorded them, so that the first kept of anything is the first recorded.
-    for event in sorted(marking, key=record_order):
+    for event in sorted(marking, key=record_key):
         point = point_of(event)
-        if isinstance(event, FaultCleared):
-            cleared = cleared or event
+        if kind_of(event) is Kind.CLEARED:
+            cleared = cleared or cast(FaultCleared, event)
         elif point is not None:
             by_point.setdefault(point, {}).setdefault(_report_key(event), event)
 
@@ -208,20 +268,49 @@ def _readings(
     )
 
 
-def _report_key(event: WorkOrderEventT) -> tuple[str, ...]:
+def _report_key(event: WorkOrderEventT) -> tuple[object, ...]:
     """What makes two events one report. A unit's retry repeats its report id (unique per
     vehicle) under a new event id, with the same stamp: still one report. The same report id with
-    another stamp is not a retry but another claim, so it is kept apart (and conflicts)."""
-    if isinstance(event.payload, CrewReportPayload):
-        payload = event.payload
-        return ("report", payload.vehicle_id, payload.report_id, at(event.occurred_at))
-    return ("event", str(event.event_id))
+    another stamp is not a retry but another claim, so it is kept apart (and conflicts).
+
+    The stamp is compared as an instant (aware datetimes are equal, and hash alike, exactly when
+    their UTC spellings are) and the id as a UUID: the same partition as spelling them, cheaper."""
+    if is_crew_report(event):
+        payload = cast(CrewReportPayload, event.payload)
+        return ("report", payload.vehicle_id, payload.report_id, event.occurred_at)
+    return ("event", event.event_id)
+
+
+_STAMPS = frozenset({"occurred_at", "recorded_at"})
+
+
+def _on_utc(event: WorkOrderEventT) -> WorkOrderEventT:
+    """``event`` with its two stamps on ``UTC``: the same instants, so the same answers.
+
+    Parsed stamps each carry their own tzinfo object, and comparing or subtracting two aware
+    datetimes with different tzinfo objects asks both for their offset; on one shared ``UTC``
+    it is plain arithmetic, and the judge compares and subtracts stamps hundreds of times."""
+    occurred, recorded = event.occurred_at, event.recorded_at
+    if occurred.tzinfo is UTC and recorded.tzinfo is UTC:
+        return event
+    # ``model_copy(update=...)``, less its generic copying: a shallow copy of the fields with
+    # the two stamps replaced (the copy never leaves the judge, and the model is frozen).
+    state = dict(event.__dict__)
+    state["occurred_at"] = occurred.astimezone(UTC)
+    state["recorded_at"] = recorded.astimezone(UTC)
+    copy = type(event).__new__(type(event))
+    _set = object.__setattr__
+    _set(copy, "__dict__", state)
+    _set(copy, "__pydantic_fields_set__", event.__pydantic_fields_set__ | _STAMPS)
+    _set(copy, "__pydantic_extra__", event.__pydantic_extra__)
+    _set(copy, "__pydantic_private__", event.__pydantic_private__)
+    return copy
 
 
 def _one_of(same_id: list[WorkOrderEventT]) -> WorkOrderEventT:
     """One event for one event id. Copies are normally identical; should two differ, the pick
     must still not depend on the order they came in."""
     first = same_id[0]
-    if all(copy == first for copy in same_id):
+    if len(same_id) == 1 or all(copy is first or copy == first for copy in same_id):
         return first
     return min(same_id, key=lambda copy: (copy.model_dump_json(), copy.event_type))

@@ -7,8 +7,8 @@ the receiving side (the policy's party for the segment).
 """
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from contracts.network import Link, NetworkIncidentPayload
 from domain.policy import DEFAULT_PARTIES, Responsible, Segment
@@ -34,8 +34,7 @@ was healthy."""
 _DASH = "\N{EN DASH}"  # ISO times are full of hyphens; an en dash keeps the span readable
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):  # a tuple: decided for every span of every judgement, cheaply
     responsible: Responsible
     network_evidence: str | None
     """For BC and DE: the incidents that overlapped, or that the network was healthy."""

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from domain.timeline._format import at, seconds, utc
 from domain.timeline.model import SkewEvidence, SkewReport
-from domain.timeline.points import Reading, Readings, record_order
+from domain.timeline.points import Reading, Readings, record_key
 
 GPS_UNIT = "gps-unit:"
 """The source prefix of the crews' GPS units, which stamp E to H."""
@@ -40,20 +40,20 @@ def ahead_within(
             for e in readings.events
             if e.source == source and e.recorded_at <= end.event.recorded_at
         ),
-        key=record_order,
+        key=record_key,
     )
     ahead = {e.event_id: (e.occurred_at - e.recorded_at).total_seconds() for e in used}
     skew_s = max(ahead.values(), default=0.0)
     margin_s = margin.total_seconds()
     if not 0 < margin_s < skew_s:
         return None
-    widest = max(used, key=lambda e: (ahead[e.event_id], record_order(e)))
-    return SkewEvidence(
+    widest = max(used, key=lambda e: (ahead[e.event_id], record_key(e)))
+    return SkewEvidence.model_construct(
         source=source,
         margin_s=margin_s,
         skew_s=skew_s,
         reports=[
-            SkewReport(
+            SkewReport.model_construct(
                 event_id=e.event_id,
                 event_type=e.event_type,
                 occurred_at=utc(e.occurred_at),

@@ -93,6 +93,7 @@ class Authentication:
         self.api = api
         self._declares: dict[int, bool] = {}
         self._static: tuple[str, ...] | None = None
+        self._routes: list[BaseRoute] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._is_static(scope):
@@ -143,7 +144,9 @@ class Authentication:
 
     def _default_rule(self, scope: Scope, principal: Principal) -> str | None:
         """The reason to refuse a request to a route that declares no ``Allow``, if any."""
-        for route in every_route(self.api):
+        if self._routes is None:  # every route is in place once the first request comes
+            self._routes = every_route(self.api)
+        for route in self._routes:
             match, _ = route.matches(scope)
             if match is Match.FULL and isinstance(route, APIRoute):
                 break

@@ -1,0 +1,17 @@
+"""How times and durations read in evidence and anomaly messages (one spelling everywhere)."""
+
+from datetime import UTC, datetime, timedelta
+
+
+def utc(moment: datetime) -> datetime:
+    """The same instant on UTC, so that equal instants print and serialise alike."""
+    return moment.astimezone(UTC)
+
+
+def at(moment: datetime) -> str:
+    return utc(moment).isoformat().replace("+00:00", "Z")
+
+
+def seconds(duration: timedelta | float) -> str:
+    value = duration.total_seconds() if isinstance(duration, timedelta) else duration
+    return f"{int(value)} s" if value.is_integer() else f"{value:.3f} s"

@@ -1,0 +1,292 @@
+"""Rebuild one work order's timeline from A to H from its events: the one function the services and the
+auditors share, so that the live picture and a replay cannot disagree."""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from contracts.network import NetworkIncidentPayload
+from contracts.registry import WorkOrderEventT
+from domain.policy import Point, Policy, Responsible, Segment, SegmentStatus
+from domain.timeline.model import AttemptResult, SegmentResult, Timeline, TotalResult
+from tests.unit.reference_judge._format import at, seconds, utc
+from tests.unit.reference_judge.anomalies import (
+    attempt_anomalies,
+    event_anomalies,
+    in_order,
+    point_anomalies,
+)
+from tests.unit.reference_judge.attempts import Attempt
+from tests.unit.reference_judge.gaps import find_gaps
+from tests.unit.reference_judge.measure import co_located, measure_span, repair_center
+from tests.unit.reference_judge.points import Readings, read_events
+from tests.unit.reference_judge.responsibility import decide
+
+
+def compute_timeline(
+    work_order_id: UUID,
+    events: Iterable[WorkOrderEventT],
+    policy: Policy,
+    now: datetime,
+    incidents: Iterable[NetworkIncidentPayload] = (),
+) -> Timeline:
+    """The timeline of ``work_order_id`` as it stood at ``now``.
+
+    Only what we knew by ``now`` counts: events whose ``recorded_at`` is after ``now`` are
+    ignored entirely, so calling this with a past instant replays the picture of that instant.
+    ``incidents`` should likewise be the network incidents as known at ``now``.
+
+    Each point is set by the first report we recorded for it, at that report's stamp; a later
+    report for the same point never moves it (``conflicting_point`` when it claims another
+    time, ``duplicate_point`` when it repeats the stamp). A segment with both points is ``met``
+    when its duration is at most its limit, ``breached`` when over, ``invalid`` when negative.
+    With only its start it is ``running`` until the limit has passed and ``breached`` after,
+    unless a later point shows the order moved on without its end: then ``incomplete`` (with
+    ``missing_point``), or ``breached`` if we learnt of it only after the segment had been
+    visibly overdue. A fault cleared never ends a segment nor A to H. Without its start a segment
+    is ``incomplete``.
+
+    A ``met`` that is contested is ``disputed`` instead, with the evidence in ``dispute``: a
+    conflicting report for either point would judge it not met, or its end was recorded more
+    than ``policy.record_gap_tolerance_s`` after the segment was visibly overdue by our own
+    records. A contested ``breached`` or ``invalid`` stays so (its ``dispute`` says why it was
+    contested). So nothing the party answering for a breach posts afterwards turns it into
+    ``met`` (ADR 0005). A to H is judged the same way against the total limit; its
+    ``responsible`` lists the parties of the ``breached`` segments once A to H is breached.
+
+    D to H follow the attempt under way (rule 4, ADR 0008): the last dispatch not recalled, and
+    the crew reports it caused. While the last one is recalled there is no D, and CD runs again
+    from C; the time lost in earlier attempts counts in CD. A re-dispatch stamped before the
+    attempt it replaces was withdrawn cannot shorten CD (contested as if ended there). Every
+    attempt is in ``attempts``, with its own DE to GH; a recalled one's segment open at its
+    recall is breached if we recorded the recall only once that segment was visibly overdue.
+
+    The result depends only on the arguments, not on the order of ``events`` or ``incidents``,
+    nor on an event being passed twice.
+
+    Raises ``ValueError`` if ``now`` is naive or an event belongs to another work order.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    readings = read_events(work_order_id, events, now)
+    known_incidents = tuple(incidents)
+    segments = _segments(
+        readings, list(Segment), policy, now, known_incidents, _redispatch_floor(readings)
+    )
+    attempts = [
+        _attempt(readings, attempt, policy, now, known_incidents)
+        for attempt in readings.attempts.attempts
+    ]
+    return Timeline(
+        work_order_id=work_order_id,
+        as_of=utc(now),
+        policy_version=policy.version,
+        points={point: _utc_or_none(readings.time(point)) for point in Point},
+        segments=segments,
+        total=_total(readings, policy, now, segments),
+        fault_cleared_at=(
+            None if readings.fault_cleared is None else utc(readings.fault_cleared.occurred_at)
+        ),
+        anomalies=in_order(
+            [
+                *point_anomalies(readings),
+                *event_anomalies(readings, policy, now),
+                *attempt_anomalies(readings, attempts),
+            ]
+        ),
+        attempts=attempts,
+        gaps=find_gaps(readings, policy, now, known_incidents),
+    )
+
+
+_ATTEMPT_POINTS = (Point.D, Point.E, Point.F, Point.G, Point.H)
+_ATTEMPT_SEGMENTS = (Segment.DE, Segment.EF, Segment.FG, Segment.GH)
+
+
+def _segments(
+    readings: Readings,
+    which: Iterable[Segment],
+    policy: Policy,
+    now: datetime,
+    incidents: tuple[NetworkIncidentPayload, ...],
+    cd_floor: tuple[datetime, str] | None,
+) -> list[SegmentResult]:
+    crew_co_located = co_located(readings)
+    return [
+        _segment(
+            segment,
+            readings,
+            policy.limit_for(segment, crew_co_located=crew_co_located),
+            now,
+            incidents,
+            policy,
+            cd_floor if segment is Segment.CD else None,
+        )
+        for segment in which
+    ]
+
+
+def _redispatch_floor(readings: Readings) -> tuple[datetime, str] | None:
+    """For a re-dispatch, the latest stamp of the attempts it replaces (their dispatches and
+    recalls): a new attempt is sent only after the last one was withdrawn, so a D stamped before
+    it would shorten CD, the repair center's, by the very time lost in those attempts."""
+    current = readings.attempts.current
+    if current is None or current.number == 1:
+        return None
+    marks = [
+        (event.occurred_at, f"{what} of attempt {attempt.number} (event {event.event_id})")
+        for attempt in readings.attempts.attempts[: current.number - 1]
+        for what, event in (("the dispatch", attempt.dispatch), ("the recall", attempt.recall))
+        if event is not None
+    ]
+    return max(marks, key=lambda mark: (mark[0], mark[1]))
+
+
+def _attempt(
+    readings: Readings,
+    attempt: Attempt,
+    policy: Policy,
+    now: datetime,
+    incidents: tuple[NetworkIncidentPayload, ...],
+) -> AttemptResult:
+    """One attempt as its own reports tell it, for the history."""
+    own = readings.of_attempt(attempt)
+    dispatch, recall = attempt.dispatch, attempt.recall
+    return AttemptResult(
+        number=attempt.number,
+        dispatch_event_id=dispatch.event_id,
+        repair_center_id=dispatch.payload.repair_center_id,
+        vehicle_id=dispatch.payload.vehicle_id,
+        crew_id=dispatch.payload.crew_id,
+        crew_co_located=dispatch.payload.crew_co_located,
+        dispatched_at=utc(dispatch.occurred_at),
+        current=attempt is readings.attempts.current,
+        recall_event_id=None if recall is None else recall.event_id,
+        recalled_at=None if recall is None else utc(recall.occurred_at),
+        recall_reason=None if recall is None else recall.payload.reason,
+        requested_by=None if recall is None else recall.payload.requested_by,
+        points={point: _utc_or_none(own.time(point)) for point in _ATTEMPT_POINTS},
+        segments=_segments(own, _ATTEMPT_SEGMENTS, policy, now, incidents, None),
+        # Only the gaps its own dispatch or reports close: those ending at D to H.
+        gaps=find_gaps(own, policy, now, incidents, ending_after=Point.C),
+    )
+
+
+def _segment(
+    segment: Segment,
+    readings: Readings,
+    limit_s: int,
+    now: datetime,
+    incidents: tuple[NetworkIncidentPayload, ...],
+    policy: Policy,
+    floor: tuple[datetime, str] | None,
+) -> SegmentResult:
+    start = readings.points.get(segment.start)
+    end = readings.points.get(segment.end)
+    measure = measure_span(
+        str(segment),
+        start,
+        end,
+        readings.moved_on(segment.end, cleared=False),
+        now,
+        limit_s,
+        readings,
+        policy,
+        floor,
+    )
+
+    responsible: Responsible | None = None
+    evidence: str | None = None
+    if start is not None and measure.until is not None:
+        finding = decide(
+            segment,
+            start.at,
+            measure.until,
+            incidents,
+            repair_center(readings, segment),
+            policy.parties,
+        )
+        responsible = finding.responsible
+        parts = []
+        if measure.note is not None:
+            parts.append(measure.note)
+        elif measure.status is SegmentStatus.INVALID and measure.duration is not None:
+            assert end is not None
+            parts.append(
+                f"{segment} measures {seconds(measure.duration)}: {segment.end} is stamped "
+                f"{at(end.at)} (event {end.event.event_id}), before {segment.start} at "
+                f"{at(start.at)} (event {start.event.event_id}); a negative segment cannot be "
+                f"judged met"
+            )
+        elif measure.status is SegmentStatus.BREACHED and measure.duration is not None:
+            parts.append(_breach(segment, readings, measure.duration, limit_s, end is None))
+        elif measure.skew is not None and measure.duration is not None:
+            parts.append(_breach(segment, readings, measure.duration, limit_s, False))
+            parts.append(measure.skew.message)
+        if finding.network_evidence is not None:
+            parts.append(finding.network_evidence)
+        evidence = "; ".join(parts) or None
+
+    return SegmentResult(
+        segment=segment,
+        start=_utc_or_none(None if start is None else start.at),
+        end=_utc_or_none(None if end is None else end.at),
+        duration_s=None if measure.duration is None else measure.duration.total_seconds(),
+        limit_s=limit_s,
+        status=measure.status,
+        responsible=responsible,
+        evidence=evidence,
+        dispute=measure.dispute,
+        skew=measure.skew,
+    )
+
+
+def _total(
+    readings: Readings, policy: Policy, now: datetime, segments: list[SegmentResult]
+) -> TotalResult:
+    start, end = readings.points.get(Point.A), readings.points.get(Point.H)
+    # Nothing but H ends the promise: a fault cleared without an arrival does not.
+    measure = measure_span("A to H", start, end, None, now, policy.total_limit_s, readings, policy)
+    # Who broke the 45-minute promise: named only once it is broken, from the breached segments.
+    # A disputed segment is not a breach here: its stamps say met, and the dispute says why
+    # that is doubted; A to H carries its own dispute when it is contested.
+    responsible: list[Responsible] = []
+    for result in segments if measure.status is SegmentStatus.BREACHED else ():
+        party = result.responsible
+        if (
+            result.status is SegmentStatus.BREACHED
+            and party is not None
+            and party not in responsible
+        ):
+            responsible.append(party)
+    return TotalResult(
+        start=_utc_or_none(None if start is None else start.at),
+        end=_utc_or_none(None if end is None else end.at),
+        duration_s=None if measure.duration is None else measure.duration.total_seconds(),
+        limit_s=policy.total_limit_s,
+        status=measure.status,
+        responsible=responsible,
+        dispute=measure.dispute,
+        skew=measure.skew,
+    )
+
+
+def _breach(
+    segment: Segment, readings: Readings, duration: timedelta, limit_s: int, live: bool
+) -> str:
+    first = readings.points[segment.start]
+    if live:
+        return (
+            f"{segment} has been open {seconds(duration)} with no {segment.end} yet, "
+            f"limit {limit_s} s ({segment.start}: event {first.event.event_id})"
+        )
+    last = readings.points[segment.end]
+    return (
+        f"{segment} took {seconds(duration)}, limit {limit_s} s "
+        f"({segment.start}: event {first.event.event_id}, "
+        f"{segment.end}: event {last.event.event_id})"
+    )
+
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else utc(moment)

@@ -1,0 +1,60 @@
+"""The order judged under the policy in force when it began (ADR 0009).
+
+Every judgement of an order goes through ``judge``: the services' live answer, the projection,
+the replay check and the auditors' reports. It picks the version in force at the order's A, so a
+policy published later never silently rewrites an old finding; ``judge_under`` is the explicit
+re-judgement under a version one names.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+from contracts.intake import CallEnded
+from contracts.network import NetworkIncidentPayload
+from contracts.registry import WorkOrderEventT
+from domain.policy import Policy, PolicyBook
+from domain.timeline.model import Timeline
+from tests.unit.reference_judge.compute import compute_timeline
+from tests.unit.reference_judge.points import record_order
+
+
+def judge(
+    work_order_id: UUID,
+    events: Iterable[WorkOrderEventT],
+    book: PolicyBook,
+    now: datetime,
+    incidents: Iterable[NetworkIncidentPayload] = (),
+) -> Timeline:
+    """``compute_timeline`` at ``now`` under the policy of ``book`` in force at the order's A.
+
+    A is the stamp of the first call-ended report recorded by ``now`` (the one that stands on
+    the timeline); without one, the earliest stamp among the order's events known by ``now``;
+    with no event known, ``now`` itself. ``Timeline.policy_version`` names the version used.
+    """
+    known = tuple(events)
+    return compute_timeline(
+        work_order_id, known, book.in_force(began_at(known, now)), now, incidents
+    )
+
+
+def judge_under(
+    work_order_id: UUID,
+    events: Iterable[WorkOrderEventT],
+    policy: Policy,
+    now: datetime,
+    incidents: Iterable[NetworkIncidentPayload] = (),
+) -> Timeline:
+    """The explicit re-judgement: ``compute_timeline`` under ``policy``, whichever was in force
+    at the order's A (a draft, a later version); the answer names that version."""
+    return compute_timeline(work_order_id, events, policy, now, incidents)
+
+
+def began_at(events: Iterable[WorkOrderEventT], now: datetime) -> datetime:
+    """The instant that picks the order's policy: A's stamp as the timeline sets it (the first
+    call-ended recorded by ``now``), else the earliest stamp known by ``now``, else ``now``."""
+    known = [event for event in events if event.recorded_at <= now]
+    calls = [event for event in known if isinstance(event, CallEnded)]
+    if calls:
+        return min(calls, key=record_order).occurred_at
+    return min((event.occurred_at for event in known), default=now)

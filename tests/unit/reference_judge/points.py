@@ -1,0 +1,227 @@
+"""From a work order's events to its time points.
+
+Only what we knew by the as-of instant counts, and an event posted twice counts once. Each point
+is set by the **first report we recorded** for it (ADR 0005): a later report for the same point
+never moves it, whatever its stamp, so that the party answering for a segment cannot shorten it
+by posting again. The point's time is that report's stamp (``occurred_at``, the source's clock).
+A unit's retry (its report id again, with the same stamp) is the same report; anything else is
+another report, kept beside the standing one for the anomalies and the disputes.
+
+D to H follow the attempt under way (``domain.timeline.attempts``, ADR 0008): the last dispatch
+not recalled, and only the crew reports caused by it. After a recall and before a new dispatch
+there is no D, and the recalled attempts' reports set no point at all.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import assert_never
+from uuid import UUID
+
+from contracts.crew import (
+    CrewArrived,
+    CrewDeparted,
+    CrewReportPayload,
+    FaultCleared,
+    OrderAcceptedByCrew,
+    OrderReachedCrew,
+)
+from contracts.dispatch import (
+    DispatchBlocked,
+    WorkOrderDispatched,
+    WorkOrderRecalled,
+    WorkOrderReceived,
+)
+from contracts.envelope import WorkOrderEvent
+from contracts.intake import CallEnded, WorkOrderClosed, WorkOrderIssued
+from contracts.registry import WorkOrderEventT
+from domain.policy import Point
+from tests.unit.reference_judge._format import at
+from tests.unit.reference_judge.attempts import Attempt, Attempts, record_order, trace_attempts
+
+__all__ = ["Reading", "Readings", "event_order", "point_of", "read_events", "record_order"]
+
+
+def point_of(event: WorkOrderEventT) -> Point | None:
+    """The point ``event`` marks, or ``None`` for an event that is not a time point: the fault
+    cleared (after H), a recall, a dispatch blocked, the order closed (the callback)."""
+    match event:
+        case CallEnded():
+            return Point.A
+        case WorkOrderIssued():
+            return Point.B
+        case WorkOrderReceived():
+            return Point.C
+        case WorkOrderDispatched():
+            return Point.D
+        case OrderReachedCrew():
+            return Point.E
+        case OrderAcceptedByCrew():
+            return Point.F
+        case CrewDeparted():
+            return Point.G
+        case CrewArrived():
+            return Point.H
+        case FaultCleared() | WorkOrderRecalled() | DispatchBlocked() | WorkOrderClosed():
+            return None
+        case _:
+            assert_never(event)
+
+
+def event_order(event: WorkOrderEvent) -> tuple[datetime, datetime, str]:
+    """Source clock first; the rest only breaks ties so that any input order gives one answer."""
+    return (event.occurred_at, event.recorded_at, str(event.event_id))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The reports behind one point: the first recorded, which sets it, and the later ones."""
+
+    point: Point
+    event: WorkOrderEventT
+    others: tuple[WorkOrderEventT, ...]
+    """Later distinct reports for the point, in the order we recorded them."""
+
+    @property
+    def conflicting(self) -> tuple[WorkOrderEventT, ...]:
+        """Later reports that claim another time for the point."""
+        return tuple(e for e in self.others if e.occurred_at != self.event.occurred_at)
+
+    @property
+    def duplicates(self) -> tuple[WorkOrderEventT, ...]:
+        """Later reports that repeat the point's time (harmless)."""
+        return tuple(e for e in self.others if e.occurred_at == self.event.occurred_at)
+
+    @property
+    def at(self) -> datetime:
+        return self.event.occurred_at
+
+
+@dataclass(frozen=True)
+class Readings:
+    """What the events say, as of the instant they were read at."""
+
+    events: tuple[WorkOrderEventT, ...]
+    """Every distinct event known by then, in source-clock order."""
+    points: dict[Point, Reading]
+    fault_cleared: FaultCleared | None
+    attempts: Attempts
+    """Every dispatch attempt known by then (``points`` D to H follow the current one)."""
+    recalled_by: WorkOrderRecalled | None = None
+    """Only in the readings of one recalled attempt: the recall that withdrew it."""
+
+    def time(self, point: Point) -> datetime | None:
+        reading = self.points.get(point)
+        return None if reading is None else reading.at
+
+    def moved_on(self, point: Point, *, cleared: bool = True) -> WorkOrderEventT | None:
+        """The first report we recorded that shows the order went past ``point``: a report for a
+        later point, else (with ``cleared``) the fault cleared, since a crew cannot clear a fault
+        it never reached. In a recalled attempt's readings its recall counts too: the attempt
+        went no further.
+
+        Our clock picks it, not the stamps: the question it answers is *when did we learn* that
+        the order had moved on (a segment then overdue by our records stays breached). Judging a
+        segment passes ``cleared=False``: a fault cleared without an arrival does not release the
+        crew from GH (nor the promise from A to H)."""
+        later: list[WorkOrderEventT] = [
+            self.points[after].event
+            for after in list(Point)[point.position + 1 :]
+            if after in self.points
+        ]
+        if self.recalled_by is not None:
+            later.append(self.recalled_by)
+        if later:
+            return min(later, key=record_order)
+        return self.fault_cleared if cleared else None
+
+    def of_attempt(self, attempt: Attempt) -> "Readings":
+        """The order's A to C with D to H as ``attempt``'s own reports set them, ended by its
+        recall if it was recalled: how that attempt stood, for the auditor's history."""
+        before = [e for e in self.events if point_of(e) in (Point.A, Point.B, Point.C)]
+        return _readings(
+            self.events,
+            [*before, *attempt.dispatches, *attempt.reports],
+            self.attempts,
+            attempt.recall,
+        )
+
+
+def read_events(work_order_id: UUID, events: Iterable[WorkOrderEventT], now: datetime) -> Readings:
+    """Keep the events recorded by ``now``, once each, and pick the event behind each point.
+
+    D to H (and the fault cleared) come from the current attempt only; with no dispatch known
+    at all, E to H come from whatever the crew reported.
+
+    Raises ``ValueError`` for an event of another work order: mixing orders is a caller's bug
+    that would otherwise pass as a duplicate point.
+    """
+    copies: dict[UUID, list[WorkOrderEventT]] = {}
+    for event in events:
+        if event.work_order_id != work_order_id:
+            raise ValueError(
+                f"event {event.event_id} belongs to work order {event.work_order_id}, "
+                f"not {work_order_id}"
+            )
+        if event.recorded_at <= now:
+            copies.setdefault(event.event_id, []).append(event)
+    distinct = tuple(sorted((_one_of(same_id) for same_id in copies.values()), key=event_order))
+    attempts = trace_attempts(distinct)
+    before = [e for e in distinct if isinstance(e, CallEnded | WorkOrderIssued | WorkOrderReceived)]
+    current = attempts.current
+    if current is not None:
+        reach: list[WorkOrderEventT] = [*current.dispatches, *current.reports]
+    elif not attempts.attempts:
+        reach = list(attempts.unattributed)
+    else:
+        reach = []  # the last attempt was recalled: no D yet, CD runs again
+    return _readings(distinct, [*before, *reach], attempts, None)
+
+
+def _readings(
+    events: tuple[WorkOrderEventT, ...],
+    marking: Iterable[WorkOrderEventT],
+    attempts: Attempts,
+    recalled_by: WorkOrderRecalled | None,
+) -> Readings:
+    """The points set by ``marking``: for each, the first report recorded and the later ones."""
+    by_point: dict[Point, dict[tuple[str, ...], WorkOrderEventT]] = {}
+    cleared: FaultCleared | None = None
+    # In the order we recorded them, so that the first kept of anything is the first recorded.
+    for event in sorted(marking, key=record_order):
+        point = point_of(event)
+        if isinstance(event, FaultCleared):
+            cleared = cleared or event
+        elif point is not None:
+            by_point.setdefault(point, {}).setdefault(_report_key(event), event)
+
+    points: dict[Point, Reading] = {}
+    for point, posts in by_point.items():
+        first, *others = posts.values()  # insertion order: the order we recorded them
+        points[point] = Reading(point=point, event=first, others=tuple(others))
+    return Readings(
+        events=events,
+        points=points,
+        fault_cleared=cleared,
+        attempts=attempts,
+        recalled_by=recalled_by,
+    )
+
+
+def _report_key(event: WorkOrderEventT) -> tuple[str, ...]:
+    """What makes two events one report. A unit's retry repeats its report id (unique per
+    vehicle) under a new event id, with the same stamp: still one report. The same report id with
+    another stamp is not a retry but another claim, so it is kept apart (and conflicts)."""
+    if isinstance(event.payload, CrewReportPayload):
+        payload = event.payload
+        return ("report", payload.vehicle_id, payload.report_id, at(event.occurred_at))
+    return ("event", str(event.event_id))
+
+
+def _one_of(same_id: list[WorkOrderEventT]) -> WorkOrderEventT:
+    """One event for one event id. Copies are normally identical; should two differ, the pick
+    must still not depend on the order they came in."""
+    first = same_id[0]
+    if all(copy == first for copy in same_id):
+        return first
+    return min(same_id, key=lambda copy: (copy.model_dump_json(), copy.event_type))
