@@ -6,7 +6,8 @@ order is judged as the projection judges it (at the consumed event's record) and
 and everything the services keep of a judgement (the ``Timeline`` as JSON, ``timeline_hash``,
 ``live_breaches``) goes into one digest per seed. The digests were taken from the judge as it
 stood before the speed-up and checked, during it, against a frozen copy of that judge over these
-orders and the generated scenarios of ``test_timeline_properties`` (commit history). A change to
+orders and the generated scenarios of ``test_timeline_properties`` (commit 08074a3,
+tests/unit/test_judge_equivalence.py and reference_judge/). A change to
 what the judge answers must change a digest here, on purpose, with its reason in the commit.
 """
 
