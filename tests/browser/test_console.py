@@ -35,7 +35,7 @@ def _script_errors(page: Page) -> list[str]:
     return errors
 
 
-def _open_console(desk: Desk, context: BrowserContext, page: Page, center: str) -> list[str]:
+def open_console(desk: Desk, context: BrowserContext, page: Page, center: str) -> list[str]:
     """The console open on ``center``'s dispatcher's token, live; the script errors' list."""
     errors = _script_errors(page)
     base = desk.system.urls["dispatch"]
@@ -52,7 +52,7 @@ def test_a_dispatcher_receives_and_dispatches_a_new_order_and_sees_it_move(
     desk: Desk, context: BrowserContext, page: Page
 ) -> None:
     crew = desk.crew(co_located=True)
-    errors = _open_console(desk, context, page, crew.repair_center_id)
+    errors = open_console(desk, context, page, crew.repair_center_id)
     board = page.get_by_test_id("vehicles")
     expect(board.locator(f'[data-vehicle-id="{crew.vehicle_id}"]')).to_be_visible()
     expect(page.get_by_test_id("map")).to_contain_text("no positions reported yet")
@@ -104,7 +104,7 @@ def test_an_escalation_is_phoned_and_recorded_then_a_recall_and_a_second_dispatc
     desk: Desk, context: BrowserContext, page: Page
 ) -> None:
     crew = desk.crew(co_located=False)
-    errors = _open_console(desk, context, page, crew.repair_center_id)
+    errors = open_console(desk, context, page, crew.repair_center_id)
     # Issued nine minutes ago and never received: rule 1's first rung is due at once.
     wo = desk.call(ago(10))
     desk.issue(wo, ago(9), crew)
