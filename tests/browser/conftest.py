@@ -21,8 +21,10 @@ TOKEN_COOKIE = "rd_token"
 """The cookie the pages' sign-in form sets; the services read it where no bearer header is."""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Per module, not per session: while Playwright's sync API runs, its event loop is this
+    # thread's running loop, and the later modules' ``asyncio.run`` would refuse to start.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no chromium at {CHROMIUM}: apt-get install chromium (or set CHROMIUM)")
     with sync_playwright() as playwright:
