@@ -184,6 +184,8 @@ class Snapshot:
     outbox_oldest_age_s: float | None = None
     escalations: tuple[tuple[str, str, int], ...] = ()
     breaches: tuple[tuple[str, str, int], ...] = ()
+    breaches_found: tuple[tuple[str, str, int], ...] = ()
+    """Every breach recorded, open or closed since (its end arrived): the tally by party."""
     database_up: bool = False
 
 
@@ -236,6 +238,15 @@ class _FromTables(Collector):
             for segment, party, count in s.breaches:
                 live.add_metric([_service, segment, party], float(count))
             yield live
+        if s.breaches_found:
+            found = CounterMetricFamily(
+                "repair_breaches_found",
+                "Breaches found (live when found, open or closed since), by segment and party.",
+                labels=["service", "segment", "party"],
+            )
+            for segment, party, count in s.breaches_found:
+                found.add_metric([_service, segment, party], float(count))
+            yield found
 
 
 _TABLES = _FromTables()
@@ -268,21 +279,24 @@ async def read_tables(pool: asyncpg.Pool) -> Snapshot:
                 party = ESCALATION_PARTY.get(r["rule"], r["rule"])
                 escalations.append((f"{r['rule']}:{r['level']}", party, r["n"]))
         breaches: list[tuple[str, str, int]] = []
+        found: list[tuple[str, str, int]] = []
         if row["has_breaches"]:
-            breaches = [
-                (r["segment"], r["party"], r["n"])
-                for r in await conn.fetch(
-                    """
-                    SELECT segment, coalesce(responsible, 'undetermined') AS party, count(*) AS n
-                    FROM breaches WHERE status = 'open' GROUP BY 1, 2 ORDER BY 1, 2
-                    """
-                )
-            ]
+            for r in await conn.fetch(
+                """
+                SELECT segment, coalesce(responsible, 'undetermined') AS party,
+                       count(*) FILTER (WHERE status = 'open') AS open, count(*) AS n
+                FROM breaches GROUP BY 1, 2 ORDER BY 1, 2
+                """
+            ):
+                found.append((r["segment"], r["party"], r["n"]))
+                if r["open"]:
+                    breaches.append((r["segment"], r["party"], r["open"]))
     return Snapshot(
         outbox_backlog=row["backlog"],
         outbox_oldest_age_s=row["oldest_age_s"],
         escalations=tuple(escalations),
         breaches=tuple(breaches),
+        breaches_found=tuple(found),
         database_up=True,
     )
 

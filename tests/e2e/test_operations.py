@@ -108,7 +108,8 @@ def test_a_late_segment_shows_as_a_breach_by_party_and_its_escalation_by_rung(
     desk: Desk, monitoring: str
 ) -> None:
     def breaches(samples: Samples) -> float:
-        return total(samples, "repair_breaches", segment="DE", party="crew_receiver")
+        # Found, not open: an open breach closes when its end arrives, a found one stays counted.
+        return total(samples, "repair_breaches_found_total", segment="DE", party="crew_receiver")
 
     def escalations(samples: Samples) -> float:
         return total(samples, "repair_escalations_total", rung="not_taken:1", party="crew")

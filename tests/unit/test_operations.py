@@ -229,6 +229,7 @@ def test_the_tables_families_follow_the_snapshot() -> None:
             outbox_oldest_age_s=1.5,
             escalations=(("not_taken:1", "crew", 2),),
             breaches=(("DE", "crew_receiver", 1), ("BC", "network", 4)),
+            breaches_found=(("BC", "network", 6),),
             database_up=True,
         )
     ).decode()
@@ -240,6 +241,8 @@ def test_the_tables_families_follow_the_snapshot() -> None:
         in text
     )
     assert f'repair_breaches{{party="network",segment="BC",service="{service}"}} 4.0' in text
+    found = f'repair_breaches_found_total{{party="network",segment="BC",service="{service}"}} 6.0'
+    assert found in text
     assert f'repair_metrics_database_up{{service="{service}"}} 1.0' in text
     away = metrics.exposition(metrics.Snapshot()).decode()
     assert "repair_outbox_backlog{" not in away  # unknown, not shown stale
