@@ -59,13 +59,15 @@ class Sizes:
     dispatch_instances: int = 1
     """Dispatch processes on the one database during ingest and e2e (the load is spread over
     them, one connection each in turn): does a second core help?"""
+    rebuild_instances: int = 1
+    """Timeline processes sharing the rebuild's partitions (one core each)."""
     query_orders: int = 0
     """Orders the timeline holds while it is queried: the rebuilt ones, and synthetic ones
     beside them up to this many (``figures.fill_orders``)."""
 
 
-SMOKE = Sizes(1, 4, 2.0, 0.5, 3, 16.0, 2_000, 1, 50, 120.0, 2, 2, 4, query_orders=5_000)
-FULL = Sizes(3, 16, 15.0, 3.0, 40, 300.0, 1_000_000, 1, 500, 3600.0, 10, 6, 5, 1, 1_000_000)
+SMOKE = Sizes(1, 4, 2.0, 0.5, 3, 16.0, 2_000, 1, 50, 120.0, 2, 2, 4, 1, 2, 5_000)
+FULL = Sizes(3, 16, 15.0, 3.0, 40, 300.0, 1_000_000, 1, 500, 3600.0, 10, 6, 5, 1, 2, 1_000_000)
 """300 vehicles: the e2e background's 300 reports/s is one ping a second from each, so that no
 unit's stream is written by two posts at once (issue 9: 12 vehicles shared by 32 connections
 end in ``ConcurrentWrite`` 500s: a figure of its own, not the e2e's background)."""
@@ -294,7 +296,14 @@ def measure_replay_and_query(
             meter = CpuMeter.by_ports(ports, with_children=frozenset({"postgresql"}))
             meter.pids["bench"] = (os.getpid(), False)
             meter.start()
-            rebuilt = asyncio.run(figures.rebuild(stack, topics, timeout_s=sizes.replay_timeout_s))
+            rebuilt = asyncio.run(
+                figures.rebuild(
+                    stack,
+                    topics,
+                    timeout_s=sizes.replay_timeout_s,
+                    instances=sizes.rebuild_instances,
+                )
+            )
             cpu.setdefault("replay", []).append({**meter.stop(), **rebuilt.pop("cpu_percent")})
             say(
                 f"  rebuild: {rebuilt['events_per_s']:,} events/s, peak RSS {rebuilt['peak_rss_mb']} MB"
@@ -410,6 +419,9 @@ def run(
             help="Where the JSON goes (default latest.json; latest-<figures>.json with --only)."
         ),
     ] = None,
+    rebuild_instances: Annotated[
+        int | None, typer.Option(help="Timeline processes sharing the rebuild (default 2).")
+    ] = None,
     query_orders: Annotated[
         int | None, typer.Option(help="Orders held while the timeline is queried (default 1M).")
     ] = None,
@@ -442,6 +454,7 @@ def run(
             **({"dispatch_instances": dispatch_instances} if dispatch_instances else {}),
             **({"replay_timeout_s": replay_timeout} if replay_timeout else {}),
             **({"query_orders": query_orders} if query_orders is not None else {}),
+            **({"rebuild_instances": rebuild_instances} if rebuild_instances else {}),
         }
     )
     started = time.monotonic()

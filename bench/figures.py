@@ -357,11 +357,14 @@ async def rebuild(
     topics: list[str],
     *,
     timeout_s: float,
+    instances: int = 1,
     rss_at: tuple[float, ...] = (0.25, 1.0),
 ) -> Json:
-    """A fresh timeline process (fresh database, a consumer group of its own, as
-    ``Stack.add`` does for the faults tier's rebuilds), timed from its start until it has
-    committed every offset that stood when it started (its lag over that history is 0).
+    """Fresh timeline processes (``instances`` of them, one fresh database, a consumer group
+    of their own, as ``Stack.add`` does for the faults tier's rebuilds: the partitions shared
+    out between them, one core each), timed from their start until they have committed every
+    offset that stood when they started (the group's lag over that history is 0). The peak RSS
+    is the largest process's.
 
     After ``timeout_s`` it is stopped where it is: the rate is then what it did so far, and
     ``completed`` is false (a slow rebuild still gives a figure, and the run ends)."""
@@ -370,8 +373,15 @@ async def rebuild(
     group = f"rebuild-{uuid4().hex[:8]}"
     database = stack.create_database("rebuild")
     started = time.monotonic()
-    process = stack.add("timeline-rebuild", "timeline", database, CONSUMER_GROUP=group)
-    cpu = CpuMeter({"timeline-rebuild": (process.pid, False)}).start()
+    processes = [
+        stack.add(name, "timeline", database, CONSUMER_GROUP=group)
+        for name in [
+            "timeline-rebuild",
+            *(f"timeline-rebuild-{n}" for n in range(2, instances + 1)),
+        ]
+    ]
+    process = processes[0]
+    cpu = CpuMeter({p.name: (p.pid, False) for p in processes}).start()
     admin = AIOKafkaAdminClient(bootstrap_servers=stack.infra.kafka_bootstrap)
     await admin.start()
     peak_kb = 0
@@ -380,9 +390,10 @@ async def rebuild(
     done = 0
     try:
         while True:
-            if not process.alive():
-                raise RuntimeError(f"the rebuilding timeline died:\n{process.log_tail()}")
-            kb = process.rss_kb()
+            for each in processes:
+                if not each.alive():
+                    raise RuntimeError(f"a rebuilding timeline died:\n{each.log_tail()}")
+            kb = max(each.rss_kb() for each in processes)
             peak_kb = max(peak_kb, kb)
             if ready_s is None:
                 try:
@@ -417,6 +428,7 @@ async def rebuild(
         "events_per_s_after_ready": None
         if ready_s is None or took <= ready_s
         else round(done / (took - ready_s), 1),
+        "instances": instances,
         "peak_rss_mb": round(peak_kb / 1024, 1),
         "rss_at": marks,
         "cpu_percent": cpu.stop(),
