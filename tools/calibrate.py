@@ -69,6 +69,7 @@ def _orders(
             """
             SELECT DISTINCT ON (body->'payload'->>'incident_id') body::text
             FROM received_events WHERE event_type = 'NetworkIncidentRecorded'
+                AND work_order_id IS NULL  -- as the partial index is spelled: it answers
             ORDER BY body->'payload'->>'incident_id', recorded_at DESC
             """
         ).fetchall()

@@ -28,10 +28,12 @@ from domain.timeline import Timeline
 from services.common.consumer import Consumed, Subscription
 from services.common.db import Connection
 from services.common.event_store import append, stream_version
+from services.timeline import store
 from services.timeline.judging import judged
 from services.timeline.memory import IncidentBook, Order, OrderMemory
 
 SOURCE = "timeline"
+INCIDENT_IDS = f"SELECT event_id FROM received_events WHERE {store.INCIDENTS}"
 ORDERS_REMEMBERED = 5_000
 """Orders kept parsed between batches (about 3 kB an event, 25 kB an order: some 130 MB): those
 under way at once on a storm day of 110,000 orders. The least recently used go first, so a
@@ -173,9 +175,7 @@ class Batch:
         return order
 
     async def _read_incidents(self) -> None:
-        rows = await self.conn.fetch(
-            "SELECT event_id FROM received_events WHERE event_type = 'NetworkIncidentRecorded'"
-        )
+        rows = await self.conn.fetch(INCIDENT_IDS)
         new = [r[0] for r in rows if r[0] not in self.incidents]
         if new:
             bodies = await self.conn.fetch(

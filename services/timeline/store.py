@@ -22,17 +22,21 @@ async def order_events(conn: Connection, work_order_id: UUID) -> list[WorkOrderE
     return [event for event in events if isinstance(event, WorkOrderEvent)]
 
 
+INCIDENTS = "event_type = 'NetworkIncidentRecorded' AND work_order_id IS NULL"
+"""Which received events are network incidents, spelled as the partial index
+``received_events_incidents`` is, so that the index answers (a condition without
+``work_order_id IS NULL`` scans every event ever received, on every request)."""
+
+INCIDENTS_AS_OF = f"""
+SELECT DISTINCT ON (body->'payload'->>'incident_id') body::text
+FROM received_events WHERE {INCIDENTS} AND recorded_at <= $1
+ORDER BY body->'payload'->>'incident_id', recorded_at DESC, event_id DESC
+"""
+
+
 async def incidents_as_of(conn: Connection, as_of: datetime) -> list[NetworkIncidentPayload]:
     """Each incident as last recorded by ``as_of`` (an incident is re-posted when it ends)."""
-    rows = await conn.fetch(
-        """
-        SELECT DISTINCT ON (body->'payload'->>'incident_id') body::text
-        FROM received_events
-        WHERE event_type = 'NetworkIncidentRecorded' AND recorded_at <= $1
-        ORDER BY body->'payload'->>'incident_id', recorded_at DESC, event_id DESC
-        """,
-        as_of,
-    )
+    rows = await conn.fetch(INCIDENTS_AS_OF, as_of)
     return [NetworkIncidentRecorded.from_json(row[0]).payload for row in rows]
 
 
