@@ -32,7 +32,7 @@ from services.common.event_store import (
 from services.common.idempotency import Answered, Scope, stored
 from services.common.runtime import Runtime
 from services.dispatch.api_models import AnyReport, PositionReport, ReportAnswer
-from services.dispatch.reports import REPORTS, refuse_far_future, vehicle_story
+from services.dispatch.reports import REPORTS, answer_of, refuse_far_future, vehicle_story
 
 RECORD_POSITION = """
 WITH known AS (
@@ -92,21 +92,6 @@ def position_event(
         recorded_at=now,
         source=f"gps-unit:{vehicle_id}",
         payload=PositionReportedPayload(report_id=report.report_id, position=report.position),
-    )
-
-
-def answer_of(
-    vehicle_id: str, report: PositionReport, event: VehiclePositionReported
-) -> ReportAnswer:
-    return ReportAnswer(
-        vehicle_id=vehicle_id,
-        report_id=report.report_id,
-        type=report.type,
-        work_order_id=report.work_order_id,
-        event_id=event.event_id,
-        event_type=event.event_type,
-        occurred_at=event.occurred_at,
-        recorded_at=event.recorded_at,
     )
 
 

@@ -67,6 +67,20 @@ def refuse_far_future(runtime: Runtime, occurred_at: datetime) -> None:
         )
 
 
+def answer_of(vehicle_id: str, report: AnyReport, event: Envelope) -> ReportAnswer:
+    """What a unit is answered for a report: the event it recorded, with both clocks."""
+    return ReportAnswer(
+        vehicle_id=vehicle_id,
+        report_id=report.report_id,
+        type=report.type,
+        work_order_id=report.work_order_id,
+        event_id=event.event_id,
+        event_type=event.event_type,
+        occurred_at=event.occurred_at,
+        recorded_at=event.recorded_at,
+    )
+
+
 async def record_report(
     runtime: Runtime, vehicle_id: str, report: NotPosition
 ) -> Answered[ReportAnswer]:
@@ -79,16 +93,8 @@ async def record_report(
     async def work(conn: Connection) -> Answered[ReportAnswer]:
         async def first_post() -> ReportAnswer:
             await reference_data.get(conn, Vehicle, vehicle_id)  # 404 for a unit we do not know
-            event = await _record(conn, prefix, follow, vehicle_id, report)
-            return ReportAnswer(
-                vehicle_id=vehicle_id,
-                report_id=report.report_id,
-                type=report.type,
-                work_order_id=report.work_order_id,
-                event_id=event.event_id,
-                event_type=event.event_type,
-                occurred_at=event.occurred_at,
-                recorded_at=event.recorded_at,
+            return answer_of(
+                vehicle_id, report, await _record(conn, prefix, follow, vehicle_id, report)
             )
 
         scope = REPORTS.within("vehicle", vehicle_id)

@@ -1,17 +1,14 @@
 """Two timeline instances in one consumer group; one is killed -9 mid-stream and the other takes
 its partitions over: nothing acknowledged is lost or applied twice."""
 
-import asyncio
 import time
-from dataclasses import dataclass
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from contracts.topics import ACCESS, ESCALATIONS, NETWORK, WORK_ORDERS
 from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
 from tests.support.desk import wait_for
+from tests.support.groups import Group, describe_group
 from tests.support.oracle import wait_caught_up
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
@@ -22,32 +19,8 @@ PARTITIONS = sum(t.partitions for t in (WORK_ORDERS, NETWORK, ESCALATIONS, ACCES
 """What the timeline's group consumes."""
 
 
-@dataclass(frozen=True)
-class Group:
-    state: str
-    members: dict[str, int]
-    """Partitions assigned to each member (by member id)."""
-
-
-async def _describe(bootstrap: str, group_id: str) -> Group:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [response] = await admin.describe_consumer_groups([group_id])
-    finally:
-        await admin.close()
-    [group] = response.to_object()["groups"]
-    members = {}
-    for member in group["members"]:
-        raw = member["member_assignment"]
-        assigned = ConsumerProtocolMemberAssignment.decode(raw).assignment if raw else []
-        members[member["member_id"]] = sum(len(partitions) for _, partitions in assigned)
-    return Group(group["state"], members)
-
-
 def describe(faults: Faults) -> Group:
-    group_id = f"{faults.system.topic_prefix}timeline"
-    return asyncio.run(_describe(faults.system.kafka_bootstrap, group_id))
+    return describe_group(faults.system.kafka_bootstrap, f"{faults.system.topic_prefix}timeline")
 
 
 def settled_with(faults: Faults, members: int) -> Group | None:

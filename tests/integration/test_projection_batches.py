@@ -19,7 +19,6 @@ import psycopg
 import pytest
 
 from contracts import AnyEvent, Link, NetworkIncidentRecorded, parse_event
-from contracts.clock import ClockTicked, ClockTickedPayload
 from services.common.consumer import Consumed, Subscription, apply_consumed, apply_consumed_batch
 from services.common.db import create_pool, migrate
 from services.timeline import projection
@@ -28,6 +27,7 @@ from services.timeline.judging import policy_book
 from simulator.city import make_city
 from simulator.plan import iter_orders
 from simulator.to_kafka import in_recorded_order
+from tests.integration.test_projection import tick
 from tests.support.infra import Infra
 from tests.unit.factories import CORRELATION, incident
 
@@ -79,7 +79,7 @@ def records(seed: int) -> list[tuple[AnyEvent, Consumed]]:
         if n % 25 == 0:
             tick_at = event.recorded_at + timedelta(minutes=rng.choice((1, 5, 20)))
             for p in range(PARTITIONS):
-                out.append((_tick(tick_at, p), at(WORK_ORDERS, p)))
+                out.append((tick(tick_at, p), at(WORK_ORDERS, p)))
         if n in incidents_at:
             started = event.recorded_at - timedelta(minutes=10)
             link = (Link.CUSTOMER_SERVICE_TO_REPAIR_CENTER, Link.REPAIR_CENTER_TO_CREW)[
@@ -92,16 +92,6 @@ def records(seed: int) -> list[tuple[AnyEvent, Consumed]]:
                 )
             )
     return out
-
-
-def _tick(at: datetime, partition: int) -> ClockTicked:
-    return ClockTicked(
-        occurred_at=at,
-        recorded_at=at,
-        source="timeline",
-        correlation_id=uuid4(),
-        payload=ClockTickedPayload(partition=partition, at=at),
-    )
 
 
 def _incident(
