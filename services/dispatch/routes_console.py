@@ -11,14 +11,14 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from contracts import RepairCenter
 from domain.access import Ability, Principal, require_center
-from domain.fleet import vehicle_state
 from services.common import web
 from services.common.auth import Allow
 from services.common.clock import utc_now
 from services.common.edge import EdgeId
 from services.common.http import RuntimeDep
 from services.dispatch import board, fleet, reference_data
-from services.dispatch.api_models import TimedPosition, VehicleView
+from services.dispatch.api_models import VehicleView
+from services.dispatch.routes_vehicles import view_of
 from services.dispatch.stream import CHANGES
 
 PAGE = FilePath(__file__).parent / "console"
@@ -44,33 +44,7 @@ async def vehicle_board(
         await reference_data.get(conn, RepairCenter, repair_center_id)  # 404 if unknown
         records = await fleet.of_repair_center(conn, repair_center_id)
         queues = {r.vehicle_id: await board.queue(conn, r.vehicle_id) for r in records}
-    views = []
-    for record in records:
-        queue = queues[record.vehicle_id]
-        stages = [e.vehicle_stage for e in queue if e.vehicle_stage is not None]
-        position = (
-            None
-            if record.position is None or record.position_at is None
-            else TimedPosition(
-                lat=record.position.lat, lon=record.position.lon, at=record.position_at
-            )
-        )
-        views.append(
-            VehicleView(
-                vehicle_id=record.vehicle_id,
-                crew_id=record.crew_id,
-                plate=record.plate,
-                repair_center_id=record.group.repair_center_id,
-                department=record.group.department,
-                trade=record.group.trade,
-                state=vehicle_state(record.unavailable is not None, stages),
-                unavailable=record.unavailable,
-                device_fault=record.device_fault,
-                position=position,
-                queue=[e.work_order_id for e in queue],
-            )
-        )
-    return views
+    return [view_of(record, queues[record.vehicle_id]) for record in records]
 
 
 @router.get("/{repair_center_id}/stream", include_in_schema=False)

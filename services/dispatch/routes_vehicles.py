@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Path, Response
 
 from domain.access import Ability, Principal, require_vehicle
+from domain.board import BoardEntry
 from domain.fleet import vehicle_state
 from domain.policy import Point
 from services.common.answers import answered
@@ -78,15 +79,8 @@ async def change_availability(
     return answered(await availability.change(runtime, vehicle_id, request), response)
 
 
-@router.get("/{vehicle_id}")
-async def get_vehicle(vehicle_id: Id, runtime: RuntimeDep, caller: Reader) -> VehicleView:
-    """The vehicle as defined (crew, plate) and as its events say it is now: `standby`,
-    `assigned`, `en_route`, `on_site` or `unavailable`; its unit's fault; its last position;
-    its queue."""
-    async with runtime.pool.acquire() as conn:
-        await scopes.check_vehicle(conn, caller, vehicle_id, "read the vehicle")
-        record = await fleet.vehicle(conn, vehicle_id)
-        queue = await board.queue(conn, vehicle_id)
+def view_of(record: fleet.VehicleRecord, queue: list[BoardEntry]) -> VehicleView:
+    """A vehicle as its defined record and its queue on the order board say it is now."""
     stages = [e.vehicle_stage for e in queue if e.vehicle_stage is not None]
     position = (
         None
@@ -94,7 +88,7 @@ async def get_vehicle(vehicle_id: Id, runtime: RuntimeDep, caller: Reader) -> Ve
         else TimedPosition(lat=record.position.lat, lon=record.position.lon, at=record.position_at)
     )
     return VehicleView(
-        vehicle_id=vehicle_id,
+        vehicle_id=record.vehicle_id,
         crew_id=record.crew_id,
         plate=record.plate,
         repair_center_id=record.group.repair_center_id,
@@ -106,6 +100,18 @@ async def get_vehicle(vehicle_id: Id, runtime: RuntimeDep, caller: Reader) -> Ve
         position=position,
         queue=[e.work_order_id for e in queue],
     )
+
+
+@router.get("/{vehicle_id}")
+async def get_vehicle(vehicle_id: Id, runtime: RuntimeDep, caller: Reader) -> VehicleView:
+    """The vehicle as defined (crew, plate) and as its events say it is now: `standby`,
+    `assigned`, `en_route`, `on_site` or `unavailable`; its unit's fault; its last position;
+    its queue."""
+    async with runtime.pool.acquire() as conn:
+        await scopes.check_vehicle(conn, caller, vehicle_id, "read the vehicle")
+        record = await fleet.vehicle(conn, vehicle_id)
+        queue = await board.queue(conn, vehicle_id)
+    return view_of(record, queue)
 
 
 @router.get("/{vehicle_id}/orders")
