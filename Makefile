@@ -47,7 +47,7 @@ schemas:
 # live one (the running stack's database and broker, as infra/bin/services.sh gives them).
 replay-check:
 	uv run python -m tools.replay_check \
-		--database-url "$${TIMELINE_DATABASE_URL:-postgresql://repair@127.0.0.1:$${PGPORT_LOCAL:-55432}/repair_timeline}" \
+		--database-url "$${TIMELINE_DATABASE_URL:-postgresql://repair@127.0.0.1:$${PGPORT_LOCAL:-25432}/repair_timeline}" \
 		--bootstrap-servers "$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$${KAFKA_PORT:-19092}}" \
 		--topic-prefix "$${TOPIC_PREFIX:-}"
 

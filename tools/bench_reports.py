@@ -86,7 +86,7 @@ async def bench(server_url: str, orders: int, days: int, keep: bool) -> None:
 def main(
     server_url: Annotated[
         str, typer.Option("--server-url", help="Any database on the server (to create one).")
-    ] = "postgresql://repair@127.0.0.1:55432/repair_timeline",
+    ] = "postgresql://repair@127.0.0.1:25432/repair_timeline",
     orders: Annotated[int, typer.Option("--orders", min=1)] = 1_000_000,
     days: Annotated[int, typer.Option("--days", min=1)] = 30,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the scratch database.")] = False,

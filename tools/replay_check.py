@@ -35,7 +35,7 @@ from services.timeline.judging import policy_book
 
 app = typer.Typer(help=__doc__, add_completion=False)
 
-DEFAULT_DATABASE_URL = "postgresql://repair@127.0.0.1:55432/repair_timeline"
+DEFAULT_DATABASE_URL = "postgresql://repair@127.0.0.1:25432/repair_timeline"
 SHOWN_DIFFERENCES = 20
 
 

@@ -6,7 +6,9 @@ TAG=postgres
 # shellcheck source=infra/bin/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PORT=${PGPORT_LOCAL:-55432}
+# Below Linux's ephemeral range (32768-60999): a client socket that the kernel gave 55432 as its
+# source port once made the server's bind fail although nothing was listening there.
+PORT=${PGPORT_LOCAL:-25432}
 SUPERUSER=repair
 DATABASES=(repair_intake repair_dispatch repair_timeline)
 

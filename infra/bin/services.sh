@@ -32,7 +32,7 @@ db_url() {
     [[ $base == *://*/* ]] && base=${base%/*}
     echo "$base/repair_$1$query"
   else
-    echo "postgresql://repair@127.0.0.1:${PGPORT_LOCAL:-55432}/repair_$1"
+    echo "postgresql://repair@127.0.0.1:${PGPORT_LOCAL:-25432}/repair_$1"
   fi
 }
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 # The same variables move the infra scripts' ports (a second local stack beside a first).
-LOCAL_POSTGRES = f"postgresql://repair@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '55432')}/postgres"
+LOCAL_POSTGRES = f"postgresql://repair@127.0.0.1:{os.environ.get('PGPORT_LOCAL', '25432')}/postgres"
 LOCAL_KAFKA = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '19092')}"
 
 
