@@ -6,7 +6,6 @@ never touches ``make up``'s services. ``--smoke`` runs every figure at tiny size
 that the harness works and the JSON has every pinned key, never that a figure is fast).
 """
 
-import asyncio
 import contextlib
 import functools
 import os
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import uvloop
 
 from bench import figures
 from bench.machine import CpuMeter, machine, pg_test_fsync, versions
@@ -132,7 +132,7 @@ def measure_service_figures(
     say(f"city: {len(city.crews)} crews, {len(city.vehicles)} vehicles")
     keys = system.keys
     admin_only = figures.tokens_of(keys)
-    asyncio.run(load_city(city, system.urls["dispatch"], admin_only))
+    uvloop.run(load_city(city, system.urls["dispatch"], admin_only))
     keys.prepare(city.vehicles)
     tokens = figures.tokens_of(keys)
     vehicles = [v.vehicle_id for v in city.vehicles]
@@ -157,7 +157,7 @@ def measure_service_figures(
         say(
             f"e2e run {n + 1}/{sizes.runs}: {sizes.e2e_samples} orders beside {sizes.e2e_background} reports/s"
         )
-        one = asyncio.run(
+        one = uvloop.run(
             figures.e2e(
                 city,
                 urls,
@@ -201,7 +201,7 @@ def _measure_ingest(
         say(
             f"ingest run {n + 1}/{sizes.runs}: {sizes.ingest_connections} connections, {sizes.ingest_seconds} s"
         )
-        http = asyncio.run(
+        http = uvloop.run(
             figures.ingest_http(
                 dispatch_urls,
                 tokens,
@@ -211,7 +211,7 @@ def _measure_ingest(
                 sizes.ingest_warm_s,
             )
         )
-        ceiling = asyncio.run(
+        ceiling = uvloop.run(
             figures.ingest_ceiling(
                 dispatch_db,
                 stack.topic_prefix,
@@ -277,7 +277,7 @@ def measure_replay_and_query(
             )
             with bar("events to Kafka", sizes.replay_events, enabled=progress) as shown:
                 advance = functools.partial(shown.advance, shown.task_ids[0])
-                written = asyncio.run(
+                written = uvloop.run(
                     figures.write_history(
                         city,
                         infra.kafka_bootstrap,
@@ -291,12 +291,12 @@ def measure_replay_and_query(
                 f"  wrote {written.events:,} events ({written.orders:,} orders) in {written.seconds:.1f} s"
             )
             topics = [f"{stack.topic_prefix}{t.name}" for t in figures.REPLAYED]
-            bare = asyncio.run(figures.bare_consumer(infra.kafka_bootstrap, topics))
+            bare = uvloop.run(figures.bare_consumer(infra.kafka_bootstrap, topics))
             say(f"  bare consumer: {bare['events_per_s']:,} events/s")
             meter = CpuMeter.by_ports(ports, with_children=frozenset({"postgresql"}))
             meter.pids["bench"] = (os.getpid(), False)
             meter.start()
-            rebuilt = asyncio.run(
+            rebuilt = uvloop.run(
                 figures.rebuild(
                     stack,
                     topics,
@@ -323,7 +323,7 @@ def measure_replay_and_query(
             held = figures.orders_held(database_url)
             if sizes.query_orders > len(held):
                 say(f"  filling the timeline to {sizes.query_orders:,} orders held")
-                filled = asyncio.run(
+                filled = uvloop.run(
                     figures.fill_orders(
                         database_url, sizes.query_orders - len(held), written.anchor
                     )
@@ -332,7 +332,7 @@ def measure_replay_and_query(
             keys, auditor = figures.auditor_for(stack, rebuilt["url"])
             try:
                 day = (written.anchor, written.anchor + timedelta(days=1))
-                asked = asyncio.run(
+                asked = uvloop.run(
                     figures.query(
                         rebuilt["url"],
                         auditor,

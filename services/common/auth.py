@@ -46,6 +46,8 @@ TOKEN_COOKIE = "rd_token"  # noqa: S105 (a cookie's name, not a secret)
 """Where a browser's page keeps the token (set by ``/web/signin.js``): read when a request has no
 bearer header, since an ``EventSource`` cannot send one."""
 RETRY_AFTER_S = 2
+MATCHED_ROUTE = "matched_route"
+"""Where ``http.Observed`` leaves, in the request's state, the route it found serving it."""
 
 
 class Allow:
@@ -144,14 +146,16 @@ class Authentication:
 
     def _default_rule(self, scope: Scope, principal: Principal) -> str | None:
         """The reason to refuse a request to a route that declares no ``Allow``, if any."""
-        if self._routes is None:  # every route is in place once the first request comes
-            self._routes = every_route(self.api)
-        for route in self._routes:
-            match, _ = route.matches(scope)
-            if match is Match.FULL and isinstance(route, APIRoute):
-                break
-        else:
-            return None  # 404 or 405, answered by the router to an authenticated caller
+        route = scope.get("state", {}).get(MATCHED_ROUTE)
+        if not isinstance(route, APIRoute):
+            if self._routes is None:  # every route is in place once the first request comes
+                self._routes = every_route(self.api)
+            for route in self._routes:
+                match, _ = route.matches(scope)
+                if match is Match.FULL and isinstance(route, APIRoute):
+                    break
+            else:
+                return None  # 404 or 405, answered by the router to an authenticated caller
         declares = self._declares.get(id(route))
         if declares is None:
             declares = self._declares[id(route)] = any(_declared(route.dependant))

@@ -28,13 +28,12 @@ async def in_transaction(runtime: Runtime, work: Callable[[Connection], Awaitabl
     Two requests racing on one stream both read version N; the second append fails on the
     unique (stream, version) and its whole transaction is decided again, against the first's event.
     """
-    async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(ConcurrentWrite), stop=stop_after_attempt(5), reraise=True
-    ):
-        with attempt:
-            async with runtime.pool.acquire() as conn, conn.transaction():
-                return await work(conn)
-    raise AssertionError("unreachable: tenacity reraises the last ConcurrentWrite")
+
+    async def once() -> T:
+        async with runtime.pool.acquire() as conn, conn.transaction():
+            return await work(conn)
+
+    return await _again_on_race(once)
 
 
 async def in_one_statement(runtime: Runtime, work: Callable[[Connection], Awaitable[T]]) -> T:
@@ -44,12 +43,27 @@ async def in_one_statement(runtime: Runtime, work: Callable[[Connection], Awaita
     For work that records everything in a single statement (atomic, and durable when it
     returns, by itself) after reads that need no transaction: one round trip, not BEGIN, the
     statements and COMMIT (issue 9: a GPS unit's position report)."""
+
+    async def once() -> T:
+        async with runtime.pool.acquire() as conn:
+            return await work(conn)
+
+    return await _again_on_race(once)
+
+
+async def _again_on_race(once: Callable[[], Awaitable[T]]) -> T:
+    """``once()``, and again from the start (five tries in all) while another writer of the
+    same stream got there first. The first try goes without tenacity's machinery, built anew
+    for every call: it is every request's path, and it nearly always wins (issue 9)."""
+    try:
+        return await once()
+    except ConcurrentWrite:
+        pass
     async for attempt in AsyncRetrying(
-        retry=retry_if_exception_type(ConcurrentWrite), stop=stop_after_attempt(5), reraise=True
+        retry=retry_if_exception_type(ConcurrentWrite), stop=stop_after_attempt(4), reraise=True
     ):
         with attempt:
-            async with runtime.pool.acquire() as conn:
-                return await work(conn)
+            return await once()
     raise AssertionError("unreachable: tenacity reraises the last ConcurrentWrite")
 
 

@@ -26,13 +26,13 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     (``pg_advisory_xact_lock``), they LISTEN on connections of their own, and SET nothing."""
 
 
-async def create_pool(database_url: str) -> asyncpg.Pool:
+async def create_pool(database_url: str, max_size: int = 10) -> asyncpg.Pool:
     # While PostgreSQL is away a request must fail fast (503, Retry-After), not wait a minute for
     # a connection: connect within 5 s, and no statement may run longer than 30 s.
     pool = await asyncpg.create_pool(
         database_url,
         min_size=1,
-        max_size=10,
+        max_size=max_size,
         init=_init_connection,
         timeout=5,
         command_timeout=30,

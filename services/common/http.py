@@ -145,7 +145,9 @@ class Observed:
         if self._routes is None:  # every route is in place once the first request comes
             self._routes = auth.every_route(self.api)
         started = time.perf_counter()
-        route, params = metrics.route_of(self._routes, scope)
+        route, params, served_by = metrics.route_of(self._routes, scope)
+        # Kept for ``Authentication``: one scan of the routes per request, not one per layer.
+        scope.setdefault("state", {})[auth.MATCHED_ROUTE] = served_by
         correlation_id = logs.correlation_id_from(scope["headers"])
         status = 500  # unless an answer starts: an error that escaped is answered 500
 

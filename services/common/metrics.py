@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer
@@ -88,10 +88,17 @@ def service() -> str:
 # -- HTTP --------------------------------------------------------------------------------------
 
 
-def route_of(routes: Iterable[BaseRoute], scope: Scope) -> tuple[str, Mapping[str, Any]]:
-    """The template of the route that serves ``scope`` (``/v1/work-orders/{work_order_id}``)
-    and its path parameters; ``UNMATCHED`` and none when no route's path matches. A route
-    whose path matches but not its method (a 405) still names its template."""
+class RouteMatch(NamedTuple):
+    template: str
+    params: Mapping[str, Any]
+    route: BaseRoute | None
+    """The route that serves the request (its path and method match), if one does."""
+
+
+def route_of(routes: Iterable[BaseRoute], scope: Scope) -> RouteMatch:
+    """The template of the route that serves ``scope`` (``/v1/work-orders/{work_order_id}``),
+    its path parameters and the route; ``UNMATCHED`` and none when no route's path matches. A
+    route whose path matches but not its method (a 405) still names its template."""
     partial: str | None = None
     for route in routes:
         match, child = route.matches(scope)
@@ -99,10 +106,10 @@ def route_of(routes: Iterable[BaseRoute], scope: Scope) -> tuple[str, Mapping[st
         if not isinstance(template, str):
             continue
         if match is Match.FULL:
-            return template, child.get("path_params", {})
+            return RouteMatch(template, child.get("path_params", {}), route)
         if match is Match.PARTIAL and partial is None:
             partial = template
-    return (partial or UNMATCHED), {}
+    return RouteMatch(partial or UNMATCHED, {}, None)
 
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

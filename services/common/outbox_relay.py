@@ -55,6 +55,10 @@ class OutboxRelay:
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.relay_idle_poll_s)
+                    # Woken by a commit: let the commits of the next moments join it, so that a
+                    # storm of position reports costs the relay one batch per few ms, not one
+                    # transaction and one Kafka request per report (issue 9).
+                    await asyncio.sleep(self._settings.relay_linger_s)
         finally:
             if listener is not None:
                 listener.terminate()  # the connection may be the thing that broke
@@ -87,14 +91,14 @@ class OutboxRelay:
                 for row in rows
             ]
             delivered = await asyncio.gather(*pending)
-            await conn.executemany(
+            await conn.execute(
                 """
-                UPDATE outbox SET published_at = now(), kafka_partition = $2, kafka_offset = $3
-                WHERE id = $1
+                UPDATE outbox o SET published_at = now(), kafka_partition = d.p, kafka_offset = d.o
+                FROM unnest($1::bigint[], $2::int[], $3::bigint[]) AS d (id, p, o)
+                WHERE o.id = d.id
                 """,
-                [
-                    (row["id"], meta.partition, meta.offset)
-                    for row, meta in zip(rows, delivered, strict=True)
-                ],
+                [row["id"] for row in rows],
+                [meta.partition for meta in delivered],
+                [meta.offset for meta in delivered],
             )
             return len(rows)

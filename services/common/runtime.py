@@ -132,7 +132,7 @@ async def running(
     """Migrate, connect, start the supervised relay, consumer and the service's own ``tasks``
     (each made from the pool and the settings); undo all of it on the way out."""
     await _migrate(settings, migrations)
-    pool = await create_pool(settings.database_url)
+    pool = await create_pool(settings.database_url, settings.db_pool_size)
     runtime = Runtime(
         settings, pool, TokenTable(pool, settings.token_cache_ttl_s), migrations=(migrations,)
     )

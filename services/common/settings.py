@@ -23,7 +23,19 @@ class ServiceSettings(BaseSettings):
     topic_replication_factor: int = Field(
         default=1, description="For topics this service creates; 3 on a real cluster."
     )
+    db_pool_size: int = Field(
+        default=20,
+        gt=0,
+        description="PostgreSQL connections a process holds at most; requests beyond them wait "
+        "for one (a GPS unit's report holds one for a single statement).",
+    )
     relay_batch_size: int = 500
+    relay_linger_s: float = Field(
+        default=0.005,
+        ge=0,
+        description="How long the relay waits after a commit woke it, so that the commits of "
+        "those moments are published as one batch.",
+    )
     relay_idle_poll_s: float = Field(
         default=1.0, description="Outbox poll when no NOTIFY woke the relay (a safety net)."
     )

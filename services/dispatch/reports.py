@@ -1,5 +1,6 @@
 """What a GPS unit posts: recorded once per report id, answered the same way on every retry."""
 
+import functools
 from datetime import datetime, timedelta
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -202,4 +203,10 @@ async def _story(conn: Connection, vehicle_id: str, work_order_id: UUID | None) 
 
 def vehicle_story(vehicle_id: str) -> dict[str, UUID]:
     """The correlation of what a vehicle says of itself, outside any order's story."""
-    return {"correlation_id": uuid5(NAMESPACE_URL, f"repair-dispatch:vehicle:{vehicle_id}")}
+    return {"correlation_id": _vehicle_correlation(vehicle_id)}
+
+
+@functools.lru_cache(maxsize=100_000)
+def _vehicle_correlation(vehicle_id: str) -> UUID:
+    # A hash per position report otherwise (issue 9); a fleet's ids fit in the cache.
+    return uuid5(NAMESPACE_URL, f"repair-dispatch:vehicle:{vehicle_id}")

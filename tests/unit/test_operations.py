@@ -42,14 +42,21 @@ def _scope(method: str, path: str) -> Scope:
 
 def test_the_route_label_is_the_template_never_the_raw_path() -> None:
     routes = every_route(_app())
-    template, params = metrics.route_of(routes, _scope("GET", f"/v1/work-orders/{WO}/timeline"))
+    template, params, route = metrics.route_of(
+        routes, _scope("GET", f"/v1/work-orders/{WO}/timeline")
+    )
     assert template == "/v1/work-orders/{work_order_id}/timeline"
     assert params == {"work_order_id": WO}
+    assert getattr(route, "path", None) == template
     # The method does not match (a 405): still the template, not the path.
     assert metrics.route_of(routes, _scope("POST", f"/v1/work-orders/{WO}/timeline"))[0] == (
         "/v1/work-orders/{work_order_id}/timeline"
     )
-    assert metrics.route_of(routes, _scope("GET", f"/v1/nothing/{uuid4()}")) == ("unmatched", {})
+    assert metrics.route_of(routes, _scope("GET", f"/v1/nothing/{uuid4()}")) == (
+        "unmatched",
+        {},
+        None,
+    )
 
 
 @pytest.mark.parametrize(
