@@ -67,7 +67,7 @@ class Sizes:
 
 
 SMOKE = Sizes(1, 4, 2.0, 0.5, 3, 16.0, 2_000, 1, 50, 120.0, 2, 2, 4, 1, 2, 5_000)
-FULL = Sizes(3, 16, 15.0, 3.0, 40, 300.0, 1_000_000, 1, 500, 3600.0, 10, 6, 5, 1, 2, 1_000_000)
+FULL = Sizes(3, 16, 15.0, 3.0, 100, 300.0, 1_000_000, 1, 500, 3600.0, 10, 6, 5, 1, 2, 1_000_000)
 """300 vehicles: the e2e background's 300 reports/s is one ping a second from each, so that no
 unit's stream is written by two posts at once (issue 9: 12 vehicles shared by 32 connections
 end in ``ConcurrentWrite`` 500s: a figure of its own, not the e2e's background)."""

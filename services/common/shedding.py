@@ -8,7 +8,7 @@ finish in good time.
 
 import json
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"})
 RETRY_AFTER_S = 1
@@ -27,11 +27,23 @@ class LoadShedding:
         if self.in_flight >= self.max_in_flight:
             await _overloaded(send, self.in_flight)
             return
+        # In flight until its answer starts: the work is done by then, and a console's event
+        # stream, answered at once and open for a shift, does not hold a place for hours.
         self.in_flight += 1
+        counted = True
+
+        async def answering(message: Message) -> None:
+            nonlocal counted
+            if counted and message["type"] == "http.response.start":
+                counted = False
+                self.in_flight -= 1
+            await send(message)
+
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, answering)
         finally:
-            self.in_flight -= 1
+            if counted:
+                self.in_flight -= 1
 
 
 async def _overloaded(send: Send, in_flight: int) -> None:

@@ -106,8 +106,9 @@ class Batch:
     memory: OrderMemory
     incidents: IncidentBook
     clocks: dict[int, Clock] = field(default_factory=dict)
-    pending: dict[UUID, tuple[ProjectionRow, int, str | None]] = field(default_factory=dict)
-    """Rows judged and not yet written: only the last judgement of an order counts."""
+    pending: dict[UUID, tuple[Timeline, int, str | None]] = field(default_factory=dict)
+    """Judgements whose rows are not yet written: only the last one of an order counts, so
+    its row (and the hash of its whole answer) is made only when written."""
 
     async def open(self, items: Sequence[tuple[AnyEvent, Consumed]]) -> None:
         stored = await self.conn.fetch(
@@ -237,13 +238,14 @@ class Batch:
         timeline = judged(
             work_order_id, order.events, self.ctx.book, clock, self.incidents.as_of(clock)
         )
-        self.pending[work_order_id] = (row_of(timeline), partition, order.department())
+        self.pending[work_order_id] = (timeline, partition, order.department())
         await _store_breaches(self.conn, timeline, order, cause, self.ctx.topic_prefix)
         return timeline
 
     async def _flush(self) -> None:
         if self.pending:
-            await _store_rows(self.conn, list(self.pending.values()))
+            rows = [(row_of(t), partition, dep) for t, partition, dep in self.pending.values()]
+            await _store_rows(self.conn, rows)
             self.pending.clear()
 
 

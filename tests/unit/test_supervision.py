@@ -139,3 +139,34 @@ async def test_requests_past_the_limit_are_shed_with_503_and_retry_after() -> No
     release.set()
     assert [m[0]["status"] for m in await asyncio.gather(*admitted, health)] == [200, 200, 200]
     assert shedding.in_flight == 0
+
+
+async def test_a_stream_holds_no_place_once_its_answer_has_started() -> None:
+    streaming, finish = asyncio.Event(), asyncio.Event()
+
+    async def stream_app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        streaming.set()
+        await finish.wait()  # a console's event stream, open for a shift
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    shedding = LoadShedding(stream_app, max_in_flight=1)
+    sent: list[Message] = []
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    streams = [
+        asyncio.create_task(shedding({"type": "http", "path": "/s"}, receive, send))
+        for _ in range(3)
+    ]
+    await asyncio.wait_for(streaming.wait(), 5)
+    await asyncio.sleep(0)
+    assert shedding.in_flight == 0
+    finish.set()
+    await asyncio.gather(*streams)
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [200, 200, 200]
+    assert shedding.in_flight == 0
