@@ -652,7 +652,7 @@ def held_in_batches(url: str) -> int:
         url,
         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
         " AND datname = current_database()"
-        " AND query LIKE '%%UPDATE outbox SET published_at%%' AND wait_event = 'PgSleep'",
+        " AND query LIKE '%%UPDATE outbox%%SET published_at%%' AND wait_event = 'PgSleep'",
     )
     return int(rows[0][0])
 
