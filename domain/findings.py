@@ -62,7 +62,9 @@ class ProjectionRow:
 
 def timeline_hash(timeline: Timeline) -> str:
     """SHA-256 of the answer's JSON: equal hashes, equal answers (same judge, same input)."""
-    return hashlib.sha256(timeline.model_dump_json().encode()).hexdigest()
+    # ``model_dump_json``'s very bytes (its serialiser, its defaults), without its wrapping and
+    # the round trip through ``str``: one hash per judgement the projection keeps.
+    return hashlib.sha256(timeline.__pydantic_serializer__.to_json(timeline)).hexdigest()
 
 
 def current_attempt(timeline: Timeline) -> int:

@@ -9,7 +9,9 @@ def utc(moment: datetime) -> datetime:
 
 
 def at(moment: datetime) -> str:
-    return utc(moment).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:  # the judge's stamps are on UTC already (``points.on_utc``)
+        moment = moment.astimezone(UTC)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def seconds(duration: timedelta | float) -> str:

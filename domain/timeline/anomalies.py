@@ -61,6 +61,7 @@ def event_anomalies(readings: Readings, policy: Policy, now: datetime) -> list[A
 def point_anomalies(readings: Readings) -> list[Anomaly]:
     """Trouble with the points themselves: reported twice, missing, or out of letter order."""
     found: list[Anomaly] = []
+    latest: datetime | None = None  # the latest stamp of the points so far, in letter order
     for point in POINTS:
         reading = readings.points.get(point)
         if reading is None:
@@ -103,6 +104,12 @@ def point_anomalies(readings: Readings) -> list[Anomaly]:
                 )
             )
         stamp = reading.at
+        # Only a point stamped before the latest of those before it has any to name.
+        clash = latest is not None and latest > stamp
+        if latest is None or stamp > latest:
+            latest = stamp
+        if not clash:
+            continue
         earlier = [
             readings.points[before]
             for before in BEFORE[point]

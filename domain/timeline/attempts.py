@@ -113,7 +113,11 @@ def trace_attempts(events: Iterable[WorkOrderEventT]) -> Attempts:
     the fault or the order was closed (as the write side allows); any other is ignored, and
     said so, rather than moving points the crew had already reached.
     """
-    ordered = sorted(events, key=record_key)
+    return trace_recorded(sorted(events, key=record_key))
+
+
+def trace_recorded(ordered: Iterable[WorkOrderEventT]) -> Attempts:
+    """``trace_attempts`` of events already in the order we recorded them (``record_key``)."""
     opened: list[_Open] = []
     owner: dict[UUID, _Open] = {}
     ignored: list[IgnoredRecall] = []
@@ -121,8 +125,22 @@ def trace_attempts(events: Iterable[WorkOrderEventT]) -> Attempts:
     orphans: list[CrewReport] = []
     closed: WorkOrderClosed | None = None
     for event in ordered:
-        # By kind, learnt once per class: a failed isinstance on these models is costly.
+        # By kind, learnt once per class: a failed isinstance on these models is costly. The
+        # commonest first: crew reports, then A to C.
         match kind_of(event):
+            case Kind.CREW_POINT | Kind.CLEARED:
+                report = cast(CrewReport, event)
+                cause = report.causation_id
+                if not opened:
+                    early.append(report)
+                elif cause is None:
+                    opened[-1].reports.append(report)
+                elif cause in owner:
+                    owner[cause].reports.append(report)
+                else:  # names a dispatch not recorded before it: none the write side made
+                    orphans.append(report)
+            case Kind.OPENING | Kind.BLOCKED:
+                pass  # no attempt's business
             case Kind.DISPATCHED:
                 dispatch = cast(WorkOrderDispatched, event)
                 first = not opened
@@ -141,21 +159,8 @@ def trace_attempts(events: Iterable[WorkOrderEventT]) -> Attempts:
                     owner[recall.payload.dispatch_event_id].recall = recall
                 else:
                     ignored.append(IgnoredRecall(recall, why))
-            case Kind.CREW_POINT | Kind.CLEARED:
-                report = cast(CrewReport, event)
-                cause = report.causation_id
-                if not opened:
-                    early.append(report)
-                elif cause is None:
-                    opened[-1].reports.append(report)
-                elif cause in owner:
-                    owner[cause].reports.append(report)
-                else:  # names a dispatch not recorded before it: none the write side made
-                    orphans.append(report)
             case Kind.CLOSED:
                 closed = closed or cast(WorkOrderClosed, event)
-            case Kind.OPENING | Kind.BLOCKED:
-                pass  # no attempt's business
             case unknown:
                 assert_never(unknown)
     return Attempts(
@@ -164,7 +169,9 @@ def trace_attempts(events: Iterable[WorkOrderEventT]) -> Attempts:
                 number=n,
                 dispatches=tuple(each.dispatches),
                 recall=each.recall,
-                reports=tuple(sorted(each.reports, key=record_key)),
+                # Appended as they were read, in record order (those heard before the first
+                # dispatch, earlier than it, first): already sorted.
+                reports=tuple(each.reports),
             )
             for n, each in enumerate(opened, start=1)
         ),

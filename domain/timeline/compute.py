@@ -21,7 +21,7 @@ from domain.timeline.letters import POINTS, SEGMENTS
 from domain.timeline.measure import co_located, measure_span, repair_center
 from domain.timeline.model import AttemptResult, GapResult, SegmentResult, Timeline, TotalResult
 from domain.timeline.points import Readings, read_events
-from domain.timeline.responsibility import decide
+from domain.timeline.responsibility import NETWORK_LINK, decide
 
 
 def compute_timeline(
@@ -82,13 +82,13 @@ def compute_timeline(
     ]
     return Timeline.model_construct(
         work_order_id=work_order_id,
-        as_of=utc(now),
+        as_of=now,
         policy_version=policy.version,
-        points={point: _utc_or_none(readings.time(point)) for point in POINTS},
+        points=_times(readings, POINTS),
         segments=segments,
         total=_total(readings, policy, now, segments),
         fault_cleared_at=(
-            None if readings.fault_cleared is None else utc(readings.fault_cleared.occurred_at)
+            None if readings.fault_cleared is None else readings.fault_cleared.occurred_at
         ),
         anomalies=in_order(
             [
@@ -103,6 +103,11 @@ def compute_timeline(
 
 
 _ATTEMPT_POINTS = (Point.D, Point.E, Point.F, Point.G, Point.H)
+
+_ENDS: dict[Segment, tuple[Point, Point, str]] = {
+    segment: (segment.start, segment.end, str(segment)) for segment in SEGMENTS
+}
+"""Each segment's points and name, read for every segment of every judgement."""
 _ATTEMPT_SEGMENTS = (Segment.DE, Segment.EF, Segment.FG, Segment.GH)
 
 
@@ -175,13 +180,13 @@ def _attempt(
         vehicle_id=dispatch.payload.vehicle_id,
         crew_id=dispatch.payload.crew_id,
         crew_co_located=dispatch.payload.crew_co_located,
-        dispatched_at=utc(dispatch.occurred_at),
+        dispatched_at=dispatch.occurred_at,
         current=attempt is readings.attempts.current,
         recall_event_id=None if recall is None else recall.event_id,
-        recalled_at=None if recall is None else utc(recall.occurred_at),
+        recalled_at=None if recall is None else recall.occurred_at,
         recall_reason=None if recall is None else recall.payload.reason,
         requested_by=None if recall is None else recall.payload.requested_by,
-        points={point: _utc_or_none(own.time(point)) for point in _ATTEMPT_POINTS},
+        points=_times(own, _ATTEMPT_POINTS),
         segments=segments,
         gaps=gaps,
     )
@@ -196,13 +201,28 @@ def _segment(
     policy: Policy,
     floor: tuple[datetime, str] | None,
 ) -> SegmentResult:
-    start = readings.points.get(segment.start)
-    end = readings.points.get(segment.end)
+    start_point, end_point, name = _ENDS[segment]
+    start = readings.points.get(start_point)
+    end = readings.points.get(end_point)
+    if start is None:  # ``measure_span``'s answer without a start: incomplete, nothing to say
+        return SegmentResult.model_construct(
+            segment=segment,
+            start=None,
+            end=None if end is None else end.at,
+            duration_s=None,
+            limit_s=limit_s,
+            status=SegmentStatus.INCOMPLETE,
+            responsible=None,
+            evidence=None,
+            dispute=None,
+            skew=None,
+        )
     measure = measure_span(
-        str(segment),
+        name,
         start,
         end,
-        readings.moved_on(segment.end, cleared=False),
+        # Asked only for a segment open at its end: with its end known, unused.
+        None if end is not None else readings.moved_on(end_point, cleared=False),
         now,
         limit_s,
         readings,
@@ -212,16 +232,18 @@ def _segment(
 
     responsible: Responsible | None = None
     evidence: str | None = None
-    if start is not None and measure.until is not None:
-        finding = decide(
-            segment,
-            start.at,
-            measure.until,
-            incidents,
-            repair_center(readings, segment),
-            policy.parties,
-        )
-        responsible = finding.responsible
+    if measure.until is not None:
+        if segment in NETWORK_LINK:
+            responsible, network_evidence = decide(
+                segment,
+                start.at,
+                measure.until,
+                incidents,
+                repair_center(readings, segment),
+                policy.parties,
+            )
+        else:  # ``decide``'s answer for a fixed party, without asking for a repair center
+            responsible, network_evidence = policy.parties[segment], None
         parts = []
         if measure.note is not None:
             parts.append(measure.note)
@@ -238,14 +260,15 @@ def _segment(
         elif measure.skew is not None and measure.duration is not None:
             parts.append(_breach(segment, readings, measure.duration, limit_s, False))
             parts.append(measure.skew.message)
-        if finding.network_evidence is not None:
-            parts.append(finding.network_evidence)
+        if network_evidence is not None:
+            parts.append(network_evidence)
         evidence = "; ".join(parts) or None
 
+    # The stamps are on UTC already (``read_events``): no conversion to serialise them alike.
     return SegmentResult.model_construct(
         segment=segment,
-        start=_utc_or_none(None if start is None else start.at),
-        end=_utc_or_none(None if end is None else end.at),
+        start=start.at,
+        end=None if end is None else end.at,
         duration_s=None if measure.duration is None else measure.duration.total_seconds(),
         limit_s=limit_s,
         status=measure.status,
@@ -275,8 +298,8 @@ def _total(
         ):
             responsible.append(party)
     return TotalResult.model_construct(
-        start=_utc_or_none(None if start is None else start.at),
-        end=_utc_or_none(None if end is None else end.at),
+        start=None if start is None else start.at,
+        end=None if end is None else end.at,
         duration_s=None if measure.duration is None else measure.duration.total_seconds(),
         limit_s=policy.total_limit_s,
         status=measure.status,
@@ -303,5 +326,9 @@ def _breach(
     )
 
 
-def _utc_or_none(moment: datetime | None) -> datetime | None:
-    return None if moment is None else utc(moment)
+def _times(readings: Readings, which: tuple[Point, ...]) -> dict[Point, datetime | None]:
+    """The stamps of ``which`` as ``readings`` set them, ``None`` where unset. Every stamp the
+    judge reads is on UTC already (``read_events`` puts it there), as every served one must be:
+    converting again would hand back the very same object."""
+    points = readings.points
+    return {point: None if (r := points.get(point)) is None else r.at for point in which}

@@ -50,17 +50,29 @@ def find_gaps(
     """Every gap of ``readings``, earliest first; only those ending after ``ending_after``
     (an attempt's history keeps the gaps its own reports close)."""
     tolerance = timedelta(seconds=policy.record_gap_tolerance_s)
-    standing = [
-        readings.points[point]
-        for point in POINTS
-        if point in readings.points and not passed_without(readings, point, tolerance)
-    ]
+    # ``passed_without`` of each point that has a report, spelt out: asked at every judgement.
+    standing: list[Reading] = []
+    for point in POINTS:
+        reading = readings.points.get(point)
+        if reading is None:
+            continue
+        moved_on = readings.later_point(point)
+        if moved_on is None or reading.event.recorded_at - moved_on.recorded_at <= tolerance:
+            standing.append(reading)
+    if _consecutive(standing):
+        return []  # the usual case: no point missing between two that stand
     return [
         _gap(readings, start, end, policy, now, incidents)
         for start, end in pairwise(standing)
         if end.point.position - start.point.position > 1
         and end.point.position > ending_after.position
     ]
+
+
+def _consecutive(standing: list[Reading]) -> bool:
+    """Whether the points standing follow one another in letter order with none between."""
+    positions = [reading.point.position for reading in standing]
+    return not positions or positions[-1] - positions[0] == len(positions) - 1
 
 
 def _gap(

@@ -13,9 +13,10 @@ from uuid import UUID
 from contracts.network import NetworkIncidentPayload
 from contracts.registry import WorkOrderEventT
 from domain.policy import Point, Policy, PolicyBook
+from domain.timeline._format import utc
 from domain.timeline.compute import compute_timeline
 from domain.timeline.model import Timeline
-from domain.timeline.points import point_of, record_key
+from domain.timeline.points import on_utc, point_of, record_key
 
 
 def judge(
@@ -32,9 +33,16 @@ def judge(
     with no event known, ``now`` itself. ``Timeline.policy_version`` names the version used.
     """
     known = tuple(events)
-    return compute_timeline(
-        work_order_id, known, book.in_force(began_at(known, now)), now, incidents
-    )
+    # A is picked on the stamps as ``compute_timeline`` reads them, on UTC (``points.on_utc``
+    # keeps the copies, so they are made once): the same instants, so the same policy, compared
+    # by plain arithmetic rather than by asking each stamp for its offset. ``compute_timeline``
+    # gets the events as given: which of two differing posts of one event id stands is chosen
+    # on them as they were sent.
+    on = now
+    if now.tzinfo is not None and now.utcoffset() is not None:  # else compute_timeline says why
+        on = utc(now)
+    policy = book.in_force(began_at(map(on_utc, known), on))
+    return compute_timeline(work_order_id, known, policy, now, incidents)
 
 
 def judge_under(
@@ -52,8 +60,16 @@ def judge_under(
 def began_at(events: Iterable[WorkOrderEventT], now: datetime) -> datetime:
     """The instant that picks the order's policy: A's stamp as the timeline sets it (the first
     call-ended recorded by ``now``), else the earliest stamp known by ``now``, else ``now``."""
-    known = [event for event in events if event.recorded_at <= now]
-    calls = [event for event in known if point_of(event) is Point.A]  # the calls ended
-    if calls:
-        return min(calls, key=record_key).occurred_at
-    return min((event.occurred_at for event in known), default=now)
+    # One pass (asked at every judgement): the first call ended by our clock, the earliest stamp.
+    call: WorkOrderEventT | None = None
+    earliest: datetime | None = None
+    for event in events:
+        if not event.recorded_at <= now:
+            continue
+        if point_of(event) is Point.A and (call is None or record_key(event) < record_key(call)):
+            call = event
+        if earliest is None or event.occurred_at < earliest:
+            earliest = event.occurred_at
+    if call is not None:
+        return call.occurred_at
+    return now if earliest is None else earliest

@@ -33,6 +33,17 @@ class Measure(NamedTuple):  # a tuple: built for every span of every judgement, 
 
 _ZERO = timedelta(0)
 
+_SPANS: dict[int, timedelta] = {}
+"""``timedelta(seconds=n)`` by ``n``: the few limits and tolerances of the policies, asked for
+every span of every judgement."""
+
+
+def _span(whole_s: int) -> timedelta:
+    span = _SPANS.get(whole_s)
+    if span is None:
+        span = _SPANS[whole_s] = timedelta(seconds=whole_s)
+    return span
+
 
 def judge_duration(duration: timedelta, limit: timedelta) -> SegmentStatus:
     """``invalid`` if negative, ``met`` up to the limit inclusive, ``breached`` over it."""
@@ -61,16 +72,22 @@ def measure_span(
     past the end, ``incomplete`` (``breached`` if we learnt of it only after the span was
     visibly overdue). No start: ``incomplete``. ``floor`` contests a re-dispatch's CD.
     """
-    limit = timedelta(seconds=limit_s)
     if start is None:
         return Measure(SegmentStatus.INCOMPLETE, None, None)
+    limit = _span(limit_s)
+    begun = start.event.occurred_at
     # From this instant on, our own records showed the segment open past its limit.
-    overdue_since = max(start.event.recorded_at, start.at + limit)
-    tolerance = timedelta(seconds=policy.record_gap_tolerance_s)
+    overdue_since = max(start.event.recorded_at, begun + limit)
+    tolerance = _span(policy.record_gap_tolerance_s)
     if end is not None:
-        duration = end.at - start.at
+        duration = end.event.occurred_at - begun
         status = judge_duration(duration, limit)
-        contests = _alternatives(name, start, end, limit, status)
+        # Only a conflicting report can contest the finding this way (the usual case: none).
+        contests = (
+            _alternatives(name, start, end, limit, status)
+            if start.conflicting or end.conflicting
+            else []
+        )
         if floor is not None and end.at < floor[0]:
             contests.extend(_before_floor(name, start, end, floor, limit, status))
         reported = end.event.recorded_at - overdue_since
@@ -85,7 +102,8 @@ def measure_span(
             skew = ahead_within(name, start, end, duration - limit, readings)
             if skew is not None:
                 status = SegmentStatus.INDETERMINATE
-        return Measure(status, duration, end.at, dispute="; ".join(contests) or None, skew=skew)
+        dispute = "; ".join(contests) if contests else None
+        return Measure(status, duration, end.event.occurred_at, None, dispute, skew)
     if moved_on is not None:
         reported = moved_on.recorded_at - overdue_since
         if reported > tolerance:
@@ -101,7 +119,7 @@ def measure_span(
             )
             return Measure(SegmentStatus.BREACHED, None, moved_on.occurred_at, note=note)
         return Measure(SegmentStatus.INCOMPLETE, None, moved_on.occurred_at)
-    elapsed = now - start.at
+    elapsed = now - begun
     status = SegmentStatus.RUNNING if elapsed <= limit else SegmentStatus.BREACHED
     return Measure(status, elapsed, now)
 

@@ -36,14 +36,15 @@ from contracts.envelope import WorkOrderEvent
 from contracts.intake import CallEnded, WorkOrderClosed, WorkOrderIssued
 from contracts.registry import WorkOrderEventT
 from domain.policy import Point
-from domain.timeline.attempts import Attempt, Attempts, record_key, record_order, trace_attempts
-from domain.timeline.kinds import Kind, is_crew_report, kind_of
+from domain.timeline.attempts import Attempt, Attempts, record_key, record_order, trace_recorded
+from domain.timeline.kinds import Kind, kind_of
 from domain.timeline.letters import POINTS
 
 __all__ = [
     "Reading",
     "Readings",
     "event_order",
+    "on_utc",
     "point_of",
     "read_events",
     "record_key",
@@ -114,6 +115,10 @@ class Reading:
 
     def __post_init__(self) -> None:
         # Asked for by every segment, gap and anomaly that touches the point: split once.
+        if not self.others:  # the usual case: one report per point
+            object.__setattr__(self, "conflicting", ())
+            object.__setattr__(self, "duplicates", ())
+            return
         stamp = self.event.occurred_at
         object.__setattr__(
             self, "conflicting", tuple(e for e in self.others if e.occurred_at != stamp)
@@ -134,11 +139,15 @@ class Readings:
     events: tuple[WorkOrderEventT, ...]
     """Every distinct event known by then, in source-clock order."""
     points: dict[Point, Reading]
+    """In the order their first reports were recorded."""
     fault_cleared: FaultCleared | None
     attempts: Attempts
     """Every dispatch attempt known by then (``points`` D to H follow the current one)."""
     recalled_by: WorkOrderRecalled | None = None
     """Only in the readings of one recalled attempt: the recall that withdrew it."""
+    recorded: tuple[WorkOrderEventT, ...] = field(default=(), repr=False, compare=False)
+    """``events`` in the order we recorded them (``record_key``), sorted once for the attempts,
+    the points and every attempt's own readings."""
     _later: tuple[WorkOrderEventT | None, ...] = field(init=False, repr=False, compare=False)
     """By point position: the first report we recorded of any later point, if any."""
     _own: dict[int, tuple[Attempt, "Readings"]] = field(
@@ -148,16 +157,17 @@ class Readings:
 
     def __post_init__(self) -> None:
         # Every segment, gap and missing point asks which later point came first: answer all
-        # eight questions at once, from H back to A (on a tie the earlier letter wins, as the
-        # first minimum of a list in letter order would).
+        # eight questions at once, from H back to A. ``points`` lists the points in the order
+        # their first reports were recorded (``_readings`` builds it so): of several, the
+        # first recorded is the one listed first (the events' record keys never tie).
+        rank = {point: n for n, point in enumerate(self.points)}
         later: list[WorkOrderEventT | None] = [None] * len(POINTS)
         first: WorkOrderEventT | None = None
+        best = len(rank)
         for n in range(len(POINTS) - 1, 0, -1):
-            reading = self.points.get(POINTS[n])
-            if reading is not None and (
-                first is None or record_key(reading.event) <= record_key(first)
-            ):
-                first = reading.event
+            listed = rank.get(POINTS[n])
+            if listed is not None and listed < best:
+                best, first = listed, self.points[POINTS[n]].event
             later[n - 1] = first
         object.__setattr__(self, "_later", tuple(later))
 
@@ -194,10 +204,10 @@ class Readings:
         known = self._own.get(attempt.number)
         if known is not None and known[0] is attempt:
             return known[1]
-        before = [e for e in self.events if kind_of(e) is Kind.OPENING]
         own = _readings(
             self.events,
-            [*before, *attempt.dispatches, *attempt.reports],
+            self.recorded,
+            (*attempt.dispatches, *attempt.reports),
             self.attempts,
             attempt.recall,
         )
@@ -214,82 +224,133 @@ def read_events(work_order_id: UUID, events: Iterable[WorkOrderEventT], now: dat
     Raises ``ValueError`` for an event of another work order: mixing orders is a caller's bug
     that would otherwise pass as a duplicate point.
     """
-    copies: dict[UUID, list[WorkOrderEventT]] = {}
+    # Ids compared and grouped by their integers: the same partition as the UUIDs', whose
+    # ``__eq__`` and ``__hash__`` are Python code.
+    order = work_order_id.int
+    copies: dict[int, list[WorkOrderEventT]] = {}
     for event in events:
-        if event.work_order_id != work_order_id:
+        if event.work_order_id.int != order:
             raise ValueError(
                 f"event {event.event_id} belongs to work order {event.work_order_id}, "
                 f"not {work_order_id}"
             )
         if event.recorded_at <= now:
-            copies.setdefault(event.event_id, []).append(event)
+            key = event.event_id.int
+            same_id = copies.get(key)
+            if same_id is None:
+                copies[key] = [event]
+            else:
+                same_id.append(event)
     distinct = tuple(
-        sorted((_on_utc(_one_of(same_id)) for same_id in copies.values()), key=_event_key)
+        sorted(
+            [
+                on_utc(same_id[0] if len(same_id) == 1 else _one_of(same_id))
+                for same_id in copies.values()
+            ],
+            key=_event_key,
+        )
     )
-    attempts = trace_attempts(distinct)
-    before = [e for e in distinct if kind_of(e) is Kind.OPENING]
+    # Our clock's order, sorted once: the attempts, the points and every attempt's own readings
+    # read the events in it.
+    recorded = tuple(sorted(distinct, key=record_key))
+    attempts = trace_recorded(recorded)
     current = attempts.current
+    reach: tuple[WorkOrderEventT, ...]
     if current is not None:
-        reach: list[WorkOrderEventT] = [*current.dispatches, *current.reports]
+        reach = (*current.dispatches, *current.reports)
     elif not attempts.attempts:
-        reach = list(attempts.unattributed)
+        reach = attempts.unattributed
     else:
-        reach = []  # the last attempt was recalled: no D yet, CD runs again
-    return _readings(distinct, [*before, *reach], attempts, None)
+        reach = ()  # the last attempt was recalled: no D yet, CD runs again
+    return _readings(distinct, recorded, reach, attempts, None)
 
 
 def _readings(
     events: tuple[WorkOrderEventT, ...],
-    marking: Iterable[WorkOrderEventT],
+    recorded: tuple[WorkOrderEventT, ...],
+    reach: tuple[WorkOrderEventT, ...],
     attempts: Attempts,
     recalled_by: WorkOrderRecalled | None,
 ) -> Readings:
-    """The points set by ``marking``: for each, the first report recorded and the later ones."""
-    by_point: dict[Point, dict[tuple[object, ...], WorkOrderEventT]] = {}
-    cleared: FaultCleared | None = None
-    # In the order we recorded them, so that the first kept of anything is the first recorded.
-    for event in sorted(marking, key=record_key):
-        point = point_of(event)
-        if kind_of(event) is Kind.CLEARED:
-            cleared = cleared or cast(FaultCleared, event)
-        elif point is not None:
-            by_point.setdefault(point, {}).setdefault(_report_key(event), event)
+    """The points set by the opening events (A to C) and ``reach`` (D to H and the fault
+    cleared, of one attempt): for each, the first report recorded and the later ones.
 
-    points: dict[Point, Reading] = {}
-    for point, posts in by_point.items():
-        first, *others = posts.values()  # insertion order: the order we recorded them
-        points[point] = Reading(point=point, event=first, others=tuple(others))
+    ``recorded`` is every event in record order; ``reach`` are some of those very objects. Read
+    in that order, so that the first kept of anything is the first recorded (the events' record
+    keys are distinct, so filtering the sorted whole is sorting the part)."""
+    wanted = {id(event) for event in reach}
+    by_point: dict[Point, list[WorkOrderEventT]] = {}
+    reports: set[tuple[object, ...]] = set()
+    cleared: FaultCleared | None = None
+    opening, crew_point, is_cleared = Kind.OPENING, Kind.CREW_POINT, Kind.CLEARED
+    for event in recorded:
+        kind = kind_of(event)
+        if kind is not opening and id(event) not in wanted:
+            continue
+        point = point_of(event)
+        if point is None:
+            if kind is is_cleared and cleared is None:
+                cleared = cast(FaultCleared, event)
+            continue
+        if kind is crew_point:
+            # A unit's retry is the report it repeats (see ``_report_key``); any other event
+            # is a report of its own (the events are distinct by id).
+            key = (point, *_report_key(event))
+            if key in reports:
+                continue
+            reports.add(key)
+        posts = by_point.get(point)
+        if posts is None:
+            by_point[point] = [event]
+        else:
+            posts.append(event)
+
+    points: dict[Point, Reading] = {
+        point: Reading(point, posts[0], tuple(posts[1:])) for point, posts in by_point.items()
+    }
     return Readings(
         events=events,
         points=points,
         fault_cleared=cleared,
         attempts=attempts,
         recalled_by=recalled_by,
+        recorded=recorded,
     )
 
 
 def _report_key(event: WorkOrderEventT) -> tuple[object, ...]:
-    """What makes two events one report. A unit's retry repeats its report id (unique per
+    """What makes two crew reports one report. A unit's retry repeats its report id (unique per
     vehicle) under a new event id, with the same stamp: still one report. The same report id with
     another stamp is not a retry but another claim, so it is kept apart (and conflicts).
 
     The stamp is compared as an instant (aware datetimes are equal, and hash alike, exactly when
-    their UTC spellings are) and the id as a UUID: the same partition as spelling them, cheaper."""
-    if is_crew_report(event):
-        payload = cast(CrewReportPayload, event.payload)
-        return ("report", payload.vehicle_id, payload.report_id, event.occurred_at)
-    return ("event", event.event_id)
+    their UTC spellings are): the same partition as spelling it, cheaper."""
+    payload = cast(CrewReportPayload, event.payload)
+    return (payload.vehicle_id, payload.report_id, event.occurred_at)
 
 
 _STAMPS = frozenset({"occurred_at", "recorded_at"})
 
+_COPIES: dict[int, tuple[WorkOrderEventT, WorkOrderEventT]] = {}
+"""``on_utc``'s copies by the ``id`` of their original, with the original itself: held here, it
+stays alive, so no other object can take its id while the entry stands. The projection judges an
+order again at every event it consumes, passing the very event objects it keeps in memory: each
+is copied once rather than at every judgement (the copy is as frozen as its original)."""
 
-def _on_utc(event: WorkOrderEventT) -> WorkOrderEventT:
+_COPIES_KEPT = 8192
+"""Some thousand orders' events; past that the copies are dropped at once, which is cheaper than
+tracking their use and safe under threads."""
+
+
+def on_utc(event: WorkOrderEventT) -> WorkOrderEventT:
     """``event`` with its two stamps on ``UTC``: the same instants, so the same answers.
 
     Parsed stamps each carry their own tzinfo object, and comparing or subtracting two aware
     datetimes with different tzinfo objects asks both for their offset; on one shared ``UTC``
     it is plain arithmetic, and the judge compares and subtracts stamps hundreds of times."""
+    known = _COPIES.get(id(event))
+    if known is not None and known[0] is event:
+        return known[1]
     occurred, recorded = event.occurred_at, event.recorded_at
     if occurred.tzinfo is UTC and recorded.tzinfo is UTC:
         return event
@@ -304,6 +365,9 @@ def _on_utc(event: WorkOrderEventT) -> WorkOrderEventT:
     _set(copy, "__pydantic_fields_set__", event.__pydantic_fields_set__ | _STAMPS)
     _set(copy, "__pydantic_extra__", event.__pydantic_extra__)
     _set(copy, "__pydantic_private__", event.__pydantic_private__)
+    if len(_COPIES) >= _COPIES_KEPT:
+        _COPIES.clear()
+    _COPIES[id(event)] = (event, copy)
     return copy
 
 

@@ -70,6 +70,8 @@ def decide(
             and incident.started_at < high
             and (incident.ended_at is None or incident.ended_at > low)
         }
+        if incidents  # the usual case: none recorded
+        else ()
     )
     span = f"{at(low)}{_DASH}{at(high)}"
     if hits:
