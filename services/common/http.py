@@ -128,7 +128,7 @@ def service_name(app: FastAPI) -> str:
 
 
 class Observed:
-    """Outermost middleware: each request's correlation id (the caller's ``X-Correlation-ID``
+    """Each admitted request's correlation id (the caller's ``X-Correlation-ID``
     or ``X-Request-ID``, else a new one, echoed in ``X-Correlation-ID``) and the path's
     ``work_order_id`` are bound to every log line written while it is served, uvicorn's
     access line among them; its route template, status and duration are counted."""
@@ -191,12 +191,13 @@ def install(app: FastAPI, settings: ServiceSettings) -> None:
         ConcurrentWrite,
     ):
         app.add_exception_handler(infrastructure, _infrastructure_error)
-    # Added innermost first: how much they send, who is asking, shed, and outermost the
-    # observer, which sees every answer (a shed 503, a 401 too).
+    # Added innermost first: how much they send, who is asking, the observer (which sees every
+    # answer past the shedding, a 401 too), and outermost the shedding: under overload a request
+    # turned away must cost next to nothing, or answering 503s is what swamps the service.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(auth.Authentication, api=app)
-    app.add_middleware(LoadShedding, max_in_flight=settings.max_in_flight)
     app.add_middleware(Observed, api=app)
+    app.add_middleware(LoadShedding, max_in_flight=settings.max_in_flight)
     app.include_router(health.router)
     app.include_router(auth.router)
     web.install(app)  # the pages' shared stylesheet and sign-in module, at /web

@@ -116,6 +116,15 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 """Methods kept as labels; any other a client makes up is counted as ``other``."""
 
 
+SHED = "shed"
+"""The route label of a request shed (503) before it was routed."""
+
+
+def count_shed(method: str) -> None:
+    """Count one request turned away by the load shedding (no duration: it took none)."""
+    HTTP_REQUESTS.labels(_service, method if method in METHODS else "other", SHED, "503").inc()
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """Count one answered request and its duration, under bounded labels."""
     method = method if method in METHODS else "other"

@@ -10,6 +10,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.common import metrics
+
 EXEMPT = frozenset({"/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"})
 RETRY_AFTER_S = 1
 
@@ -25,6 +27,7 @@ class LoadShedding:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.max_in_flight:
+            metrics.count_shed(scope.get("method", ""))
             await _overloaded(send, self.in_flight)
             return
         # In flight until its answer starts: the work is done by then, and a console's event
