@@ -17,6 +17,7 @@ from services.common.http import RuntimeDep
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], dependencies=[allow(Ability.READ_ALL)])
 GroupBy = Literal["department", "day"]
+REPORT_WORK_MEM = "64MB"
 
 
 class SegmentStats(BaseModel):
@@ -74,10 +75,10 @@ async def summaries(
     segments = await conn.fetch(
         f"""
         SELECT {key} AS key, s.segment,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY s.duration_s) FILTER (WHERE s.ended) AS p50,
-            percentile_cont(0.9) WITHIN GROUP (ORDER BY s.duration_s) FILTER (WHERE s.ended) AS p90,
-            percentile_cont(0.99) WITHIN GROUP (ORDER BY s.duration_s) FILTER (WHERE s.ended)
-                AS p99,
+            -- One sort for the three percentiles, not one each (issue 9: a day of 140,000
+            -- orders is a million segment rows).
+            percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY s.duration_s)
+                FILTER (WHERE s.ended) AS ps,
             count(*) FILTER (WHERE s.status = 'breached') AS breached
         FROM order_segments s WHERE s.a_at >= $1 AND s.a_at < $2 GROUP BY 1, 2
         """,
@@ -106,8 +107,9 @@ async def summaries(
             },
         )
     for row in segments:
+        p50, p90, p99 = row["ps"] or (None, None, None)  # NULL: none of the segments ended
         out[row["key"]].segments[row["segment"]] = SegmentStats(
-            p50_s=row["p50"], p90_s=row["p90"], p99_s=row["p99"], breached=row["breached"]
+            p50_s=p50, p90_s=p90, p99_s=p99, breached=row["breached"]
         )
     for row in parties:
         party = row["responsible"] or "unknown"
@@ -177,7 +179,9 @@ async def summary(
     ``Accept: text/csv`` gives the same as CSV."""
     if end <= start:
         raise InvalidReference("query.to", f"to ({end.isoformat()}) must be after from")
-    async with runtime.pool.acquire() as conn:
+    async with runtime.pool.acquire() as conn, conn.transaction(readonly=True):
+        # The sorts of a long period in memory, not spilled to disk (the default is 4 MB).
+        await conn.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         whole = (await summaries(conn, start, end, None)).get(None) or _empty()
         groups = await summaries(conn, start, end, group_by) if group_by else {}
     report = Report(
