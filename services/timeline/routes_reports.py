@@ -179,7 +179,12 @@ async def summary(
     ``Accept: text/csv`` gives the same as CSV."""
     if end <= start:
         raise InvalidReference("query.to", f"to ({end.isoformat()}) must be after from")
-    async with runtime.pool.acquire() as conn, conn.transaction(readonly=True):
+    # One snapshot for every query of the report, so that its counts agree with each other
+    # while the projection goes on writing.
+    async with (
+        runtime.pool.acquire() as conn,
+        conn.transaction(isolation="repeatable_read", readonly=True),
+    ):
         # The sorts of a long period in memory, not spilled to disk (the default is 4 MB).
         await conn.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         whole = (await summaries(conn, start, end, None)).get(None) or _empty()
