@@ -106,18 +106,14 @@ class _Open:
     reports: list[CrewReport] = field(default_factory=list)
 
 
-def trace_attempts(events: Iterable[WorkOrderEventT]) -> Attempts:
-    """The attempts in ``events`` (distinct events of one order, in any order).
+def trace_recorded(ordered: Iterable[WorkOrderEventT]) -> Attempts:
+    """The attempts in ``ordered`` (distinct events of one order, in the order we recorded
+    them: ``record_key``).
 
     A recall counts only when it names the attempt under way, before the crew arrived, cleared
     the fault or the order was closed (as the write side allows); any other is ignored, and
     said so, rather than moving points the crew had already reached.
     """
-    return trace_recorded(sorted(events, key=record_key))
-
-
-def trace_recorded(ordered: Iterable[WorkOrderEventT]) -> Attempts:
-    """``trace_attempts`` of events already in the order we recorded them (``record_key``)."""
     opened: list[_Open] = []
     owner: dict[UUID, _Open] = {}
     ignored: list[IgnoredRecall] = []

@@ -71,9 +71,3 @@ def _kind_of(event: WorkOrderEventT) -> Kind:
             return Kind.CLOSED
         case _:
             assert_never(event)
-
-
-def is_crew_report(event: WorkOrderEventT) -> bool:
-    """Whether a crew's GPS unit reported ``event`` (E to H or the fault cleared)."""
-    kind = kind_of(event)
-    return kind is Kind.CREW_POINT or kind is Kind.CLEARED

@@ -236,33 +236,35 @@ class _FromTables(Collector):
             )
             oldest.add_metric(labels, s.outbox_oldest_age_s or 0.0)
             yield oldest
-        if s.escalations:
-            raised = CounterMetricFamily(
+        tallies = (
+            (
+                CounterMetricFamily,
                 "repair_escalations",
                 "Escalations raised (rules 1 and 2), by rung (rule:level) and the party chased.",
-                labels=["service", "rung", "party"],
-            )
-            for rung, party, count in s.escalations:
-                raised.add_metric([_service, rung, party], float(count))
-            yield raised
-        if s.breaches:
-            live = GaugeMetricFamily(
+                "rung",
+                s.escalations,
+            ),
+            (
+                GaugeMetricFamily,
                 "repair_breaches",
                 "Live breaches: running segments past their limit, by segment and responsible party.",
-                labels=["service", "segment", "party"],
-            )
-            for segment, party, count in s.breaches:
-                live.add_metric([_service, segment, party], float(count))
-            yield live
-        if s.breaches_found:
-            found = CounterMetricFamily(
+                "segment",
+                s.breaches,
+            ),
+            (
+                CounterMetricFamily,
                 "repair_breaches_found",
                 "Breaches found (live when found, open or closed since), by segment and party.",
-                labels=["service", "segment", "party"],
-            )
-            for segment, party, count in s.breaches_found:
-                found.add_metric([_service, segment, party], float(count))
-            yield found
+                "segment",
+                s.breaches_found,
+            ),
+        )
+        for family, name, documentation, by, rows in tallies:
+            if rows:
+                tally = family(name, documentation, labels=["service", by, "party"])
+                for key, party, count in rows:
+                    tally.add_metric([_service, key, party], float(count))
+                yield tally
 
 
 _TABLES = _FromTables()
