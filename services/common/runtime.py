@@ -7,6 +7,7 @@ service comes up while the broker is away and catches up when it returns.
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -120,6 +121,22 @@ def _with_access(consumes: Consumes | None) -> Consumes:
     return replace(consumes, topics=topics, subscription=subscription)
 
 
+YOUNG_COLLECTION_AFTER = 50_000
+"""Allocations between two collections of the youngest generation (CPython's default: 700)."""
+
+
+def _settle_collector() -> None:
+    """What is built at start-up (modules, schemas, the app) is never garbage: frozen, the
+    collector stops tracing it again and again; and the young generation is collected after
+    50,000 allocations rather than 700. Each collection then does more at once, far less often:
+    with 5,000 orders held in memory, a rebuild spent a sixth of its time collecting (issue 9:
+    600,000 events, 2,457 -> 2,864 events/s)."""
+    gc.collect()  # what is garbage already goes now; frozen, it would never go
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_AFTER, middle, oldest)
+
+
 @contextlib.asynccontextmanager
 async def running(
     settings: ServiceSettings,
@@ -149,6 +166,7 @@ async def running(
         running_tasks.append(
             asyncio.create_task(supervise(health, body, runtime.stop_process), name=name)
         )
+    _settle_collector()
     try:
         yield runtime
     finally:
