@@ -75,15 +75,18 @@ async def report_snapshot(conn: Connection) -> AsyncIterator[None]:
 
 async def summaries(
     conn: Connection, start: datetime, end: datetime, group_by: GroupBy | None
-) -> dict[str | None, Summary]:
-    """The figures of the orders with A in [start, end), per group (one ``None`` group without
-    ``group_by``); a group without orders is absent."""
+) -> tuple[Summary, dict[str | None, Summary]]:
+    """The figures of the orders with A in [start, end): the whole period's and, with
+    ``group_by``, each group's (a group without orders is absent), both from the same scans
+    (grouping sets: the whole period is the set ``()``)."""
     group, key = _KEY[group_by]  # fixed SQL expressions, never user text
+    sets = "()" if group_by is None else f"(), ({group})"
+    whole = "true" if group_by is None else f"GROUPING({group}) = 1"
     orders = await conn.fetch(
         f"""
-        SELECT {key} AS key, count(*) AS orders,
+        SELECT {key} AS key, {whole} AS whole, count(*) AS orders,
                count(*) FILTER (WHERE total_status = 'met') AS on_time
-        FROM order_projection WHERE a_at >= $1 AND a_at < $2 GROUP BY {group}
+        FROM order_projection WHERE a_at >= $1 AND a_at < $2 GROUP BY GROUPING SETS ({sets})
         """,
         start,
         end,
@@ -92,53 +95,48 @@ async def summaries(
     # rows come apart from the other segments' already, so nothing sorts a million of them.
     segments = await conn.fetch(
         f"""
-        SELECT x.key, seg.segment, x.ps, x.breached
+        SELECT x.key, x.whole, seg.segment, x.ps, x.breached
         FROM unnest($3::text[]) AS seg(segment)
         CROSS JOIN LATERAL (
-            SELECT {key} AS key,
+            SELECT {key} AS key, {whole} AS whole,
                 -- One sort for the three percentiles, not one each.
                 percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY s.duration_s)
                     FILTER (WHERE s.ended) AS ps,
                 count(*) FILTER (WHERE s.status = 'breached') AS breached
             FROM order_segments s
             WHERE s.segment = seg.segment AND s.a_at >= $1 AND s.a_at < $2
-            GROUP BY {group}
+            GROUP BY GROUPING SETS ({sets})
         ) AS x
         """,
         start,
         end,
         SEGMENT_NAMES,
     )
+    by_party = "s.responsible" if group_by is None else f"(s.responsible), ({group}, s.responsible)"
     parties = await conn.fetch(
         f"""
-        SELECT {key} AS key, s.responsible, count(*) AS n
+        SELECT {key} AS key, {whole} AS whole, s.responsible, count(*) AS n
         FROM order_segments s
         WHERE s.a_at >= $1 AND s.a_at < $2 AND s.status = 'breached'
-        GROUP BY {group}, s.responsible
+        GROUP BY GROUPING SETS ({by_party})
         """,
         start,
         end,
     )
-    out: dict[str | None, Summary] = {}
+    out: dict[tuple[bool, str | None], Summary] = {(True, None): _empty()}
     for row in orders:
-        out[row["key"]] = Summary(
-            orders=row["orders"],
-            on_time_rate=row["on_time"] / row["orders"] if row["orders"] else None,
-            breaches_by_responsible={r.value: 0 for r in Responsible},
-            segments={
-                s.value: SegmentStats(p50_s=None, p90_s=None, p99_s=None, breached=0)
-                for s in Segment
-            },
-        )
+        summary = out[row["whole"], row["key"]] = _empty()
+        summary.orders = row["orders"]
+        summary.on_time_rate = row["on_time"] / row["orders"] if row["orders"] else None
     for row in segments:
         p50, p90, p99 = row["ps"] or (None, None, None)  # NULL: none of the segments ended
-        out[row["key"]].segments[row["segment"]] = SegmentStats(
+        out[row["whole"], row["key"]].segments[row["segment"]] = SegmentStats(
             p50_s=p50, p90_s=p90, p99_s=p99, breached=row["breached"]
         )
     for row in parties:
         party = row["responsible"] or "unknown"
-        out[row["key"]].breaches_by_responsible[party] = row["n"]
-    return out
+        out[row["whole"], row["key"]].breaches_by_responsible[party] = row["n"]
+    return out.pop((True, None)), {name: summary for (_, name), summary in out.items()}
 
 
 def _empty() -> Summary:
@@ -204,8 +202,7 @@ async def summary(
     if end <= start:
         raise InvalidReference("query.to", f"to ({end.isoformat()}) must be after from")
     async with runtime.pool.acquire() as conn, report_snapshot(conn):
-        whole = (await summaries(conn, start, end, None)).get(None) or _empty()
-        groups = await summaries(conn, start, end, group_by) if group_by else {}
+        whole, groups = await summaries(conn, start, end, group_by)
     report = Report(
         **whole.model_dump(),
         period_from=start,

@@ -102,6 +102,19 @@ def test_summary_by_department_and_day_in_json_and_csv(desk: Desk) -> None:
     assert (day2_gh["group_by"], day2_gh["breaches_crew_repair_staff"]) == ("day", "1")
 
 
+def test_a_period_without_orders_reports_none_whole_and_no_groups(desk: Desk) -> None:
+    # Further back than any stamp is accepted (``LIVE_STAMP_TOLERANCE_S``: 30 days here).
+    start = datetime.now(UTC) - timedelta(days=300)
+    period = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
+    for group_by in ("department", "day"):
+        report = desk.ok(desk.get("timeline", "/v1/reports/summary", group_by=group_by, **period))
+        assert (report["orders"], report["on_time_rate"], report["groups"]) == (0, None, [])
+        assert set(report["breaches_by_responsible"].values()) == {0}
+        assert set(report["segments"]) == {"AB", "BC", "CD", "DE", "EF", "FG", "GH"}
+        for stats in report["segments"].values():
+            assert stats == {"p50_s": None, "p90_s": None, "p99_s": None, "breached": 0}
+
+
 def test_a_period_that_ends_before_it_starts_is_refused_at_to(desk: Desk) -> None:
     start = datetime.now(UTC)
     response = desk.get(
