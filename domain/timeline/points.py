@@ -357,10 +357,8 @@ def on_utc(event: WorkOrderEventT) -> WorkOrderEventT:
     it is plain arithmetic, and the judge compares and subtracts stamps hundreds of times."""
     key = id(event)
     known = _COPIES.get(key)
-    if known is None:
-        known = _OLDER.get(key)
-        if known is not None and known[0] is event:
-            _remember(key, known)
+    if known is None and (known := _OLDER.get(key)) is not None:
+        _remember(key, known)  # asked for again: into the young generation
     if known is not None and known[0] is event:
         return known[1]
     occurred, recorded = event.occurred_at, event.recorded_at

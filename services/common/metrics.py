@@ -116,18 +116,22 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 """Methods kept as labels; any other a client makes up is counted as ``other``."""
 
 
+def _method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
 SHED = "shed"
 """The route label of a request shed (503) before it was routed."""
 
 
 def count_shed(method: str) -> None:
     """Count one request turned away by the load shedding (no duration: it took none)."""
-    HTTP_REQUESTS.labels(_service, method if method in METHODS else "other", SHED, "503").inc()
+    HTTP_REQUESTS.labels(_service, _method_label(method), SHED, "503").inc()
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """Count one answered request and its duration, under bounded labels."""
-    method = method if method in METHODS else "other"
+    method = _method_label(method)
     HTTP_REQUESTS.labels(_service, method, route, str(status)).inc()
     HTTP_DURATION.labels(_service, method, route).observe(seconds)
 
