@@ -35,6 +35,9 @@ class Order:
     """Sorted by (recorded_at, event_id), as ``store.order_events`` returns them."""
     breaches: dict[UUID, bool] = field(default_factory=dict)
     """Every breach row of the order: its event id, and whether it is open."""
+    segments_written: dict[str, tuple[object, ...]] = field(default_factory=dict)
+    """Its ``order_segments`` rows as this process last wrote them (none when read back): a
+    segment whose row would not change is not written again."""
 
     def add(self, event: WorkOrderEventT) -> None:
         bisect.insort(self.events, event, key=_read_order)

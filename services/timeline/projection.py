@@ -106,7 +106,7 @@ class Batch:
     memory: OrderMemory
     incidents: IncidentBook
     clocks: dict[int, Clock] = field(default_factory=dict)
-    pending: dict[UUID, tuple[Timeline, int, str | None]] = field(default_factory=dict)
+    pending: dict[UUID, tuple[Timeline, Order]] = field(default_factory=dict)
     """Judgements whose rows are not yet written: only the last one of an order counts, so
     its row (and the hash of its whole answer) is made only when written."""
 
@@ -139,7 +139,7 @@ class Batch:
             clock = self._advance(where, event.recorded_at)
             order = await self._order(event.work_order_id, where.partition)
             order.add(event)
-            await self._rejudge(event.work_order_id, order, where.partition, clock, event.event_id)
+            await self._rejudge(event.work_order_id, order, clock, event.event_id)
 
     async def close(self) -> None:
         await self._flush()
@@ -201,7 +201,7 @@ class Batch:
         )
         for row in due:
             order = await self._order(row[0], where.partition)
-            await self._rejudge(row[0], order, where.partition, clock, tick_id)
+            await self._rejudge(row[0], order, clock, tick_id)
 
     async def _incident(self, event: NetworkIncidentRecorded) -> None:
         """Every order judged at a clock that includes the incident (by its ``recorded_at``) is
@@ -222,30 +222,26 @@ class Batch:
         )
         partitions = {r[0]: r[1] for r in rows}
         read = await _read_orders(self.conn, set(partitions), partitions)
-        for work_order_id, partition, judged_at in rows:
+        for work_order_id, _, judged_at in rows:
             self.memory.forget(work_order_id)
-            await self._rejudge(
-                work_order_id, read[work_order_id], partition, judged_at, event.event_id
-            )
+            await self._rejudge(work_order_id, read[work_order_id], judged_at, event.event_id)
         await self._flush()
 
     async def _rejudge(
-        self, work_order_id: UUID, order: Order, partition: int, clock: datetime, cause: UUID
-    ) -> Timeline | None:
+        self, work_order_id: UUID, order: Order, clock: datetime, cause: UUID
+    ) -> None:
         """Judge the order at ``clock``: its row (written later), its live breaches (now)."""
         if not order.events:
-            return None
+            return
         timeline = judged(
             work_order_id, order.events, self.ctx.book, clock, self.incidents.as_of(clock)
         )
-        self.pending[work_order_id] = (timeline, partition, order.department())
+        self.pending[work_order_id] = (timeline, order)
         await _store_breaches(self.conn, timeline, order, cause, self.ctx.topic_prefix)
-        return timeline
 
     async def _flush(self) -> None:
         if self.pending:
-            rows = [(row_of(t), partition, dep) for t, partition, dep in self.pending.values()]
-            await _store_rows(self.conn, rows)
+            await _store_rows(self.conn, [(row_of(t), order) for t, order in self.pending.values()])
             self.pending.clear()
 
 
@@ -275,7 +271,42 @@ async def _read_orders(
     return found
 
 
-async def _store_rows(conn: Connection, rows: list[tuple[ProjectionRow, int, str | None]]) -> None:
+async def _store_rows(conn: Connection, rows: list[tuple[ProjectionRow, Order]]) -> None:
+    """Each order's projection row, and those of its segment rows that changed: a segment ended
+    (or not yet begun) keeps its row from one judgement to the next, and most of an order's
+    seven are such, so writing them again would be most of the rows a batch writes."""
+    projected, changed = [], []
+    for row, order in rows:
+        a_at, department = row.points.get(Point.A), order.department()
+        projected.append(
+            (
+                row.work_order_id,
+                order.partition,
+                row.judged_at,
+                row.policy_version,
+                department,
+                *(row.points.get(p) for p in Point),
+                row.total_s,
+                row.total_status.value,
+                row.next_due_at,
+                row.hash,
+            )
+        )
+        for s in row.segments:
+            values = (
+                row.work_order_id,
+                s.segment.value,
+                a_at,
+                department,
+                s.status.value,
+                None if s.responsible is None else s.responsible.value,
+                s.duration_s,
+                s.ended,
+                s.limit_s,
+            )
+            if order.segments_written.get(s.segment.value) != values:
+                order.segments_written[s.segment.value] = values
+                changed.append(values)
     await conn.executemany(
         """
         INSERT INTO order_projection (work_order_id, kafka_partition, judged_at, policy_version,
@@ -291,48 +322,21 @@ async def _store_rows(conn: Connection, rows: list[tuple[ProjectionRow, int, str
             total_status = excluded.total_status, next_due_at = excluded.next_due_at,
             hash = excluded.hash
         """,
-        [
-            (
-                row.work_order_id,
-                partition,
-                row.judged_at,
-                row.policy_version,
-                department,
-                *(row.points.get(p) for p in Point),
-                row.total_s,
-                row.total_status.value,
-                row.next_due_at,
-                row.hash,
-            )
-            for row, partition, department in rows
-        ],
+        projected,
     )
-    await conn.executemany(
-        """
-        INSERT INTO order_segments (work_order_id, segment, a_at, department, status,
-            responsible, duration_s, ended, limit_s)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-        ON CONFLICT (work_order_id, segment) DO UPDATE SET
-            a_at = excluded.a_at, department = excluded.department, status = excluded.status,
-            responsible = excluded.responsible, duration_s = excluded.duration_s,
-            ended = excluded.ended, limit_s = excluded.limit_s
-        """,
-        [
-            (
-                row.work_order_id,
-                s.segment.value,
-                row.points.get(Point.A),
-                department,
-                s.status.value,
-                None if s.responsible is None else s.responsible.value,
-                s.duration_s,
-                s.ended,
-                s.limit_s,
-            )
-            for row, _, department in rows
-            for s in row.segments
-        ],
-    )
+    if changed:
+        await conn.executemany(
+            """
+            INSERT INTO order_segments (work_order_id, segment, a_at, department, status,
+                responsible, duration_s, ended, limit_s)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            ON CONFLICT (work_order_id, segment) DO UPDATE SET
+                a_at = excluded.a_at, department = excluded.department, status = excluded.status,
+                responsible = excluded.responsible, duration_s = excluded.duration_s,
+                ended = excluded.ended, limit_s = excluded.limit_s
+            """,
+            changed,
+        )
 
 
 async def _store_breaches(
