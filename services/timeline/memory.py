@@ -2,10 +2,11 @@
 
 ``OrderMemory`` keeps, per recently seen order, its events as parsed (in the order
 ``store.order_events`` reads them) and every breach row of it with its status: exactly what the
-projection would read back from PostgreSQL. It is trusted for a partition only while this process
-was the last to write that partition's ``partition_clocks.last_offset`` (ADR 0012): another
-instance that took the partition over in a rebalance, or a batch that never committed, leaves a
-different offset there, and the partition's orders are forgotten and read afresh.
+projection would read back from PostgreSQL; and its segment rows as this process last wrote them.
+It is trusted for a partition only while this process was the last to write that partition's
+``partition_clocks.last_offset`` (ADR 0012): another instance that took the partition over in a
+rebalance, or a batch that never committed, leaves a different offset there, and the partition's
+orders are forgotten and read afresh.
 
 ``IncidentBook`` holds the network incidents recorded so far and answers ``incidents_as_of`` the
 way the store's query does (each incident as last recorded by the instant).
