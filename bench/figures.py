@@ -154,8 +154,8 @@ async def ingest_ceiling(
 ) -> Json:
     """The statement ``POST /v1/vehicles/{id}/reports`` issues for a position report
     (``services/dispatch/positions.py``: the report id claimed with its answer, the vehicle's
-    position and stream version, the event, its outbox row and the relay's NOTIFY, in one
-    statement), with the same arguments, straight through asyncpg at the same concurrency."""
+    position and stream version, the event and its outbox row, in one statement), with the
+    same arguments, straight through asyncpg at the same concurrency."""
     pool = await create_pool(database_url, max_size=connections)  # none waits for one
     run = uuid4().hex[:8]
 

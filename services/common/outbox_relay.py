@@ -2,7 +2,11 @@
 
 Delivery is at least once: a crash between Kafka's ack and the stamp's commit republishes the
 batch, and consumers drop what they already applied by event id. A NOTIFY from ``append`` wakes
-the relay at once; the idle poll only covers a missed notification (or a lost listener).
+every instance's relay at once. A position report, the commonest write, does not NOTIFY: a
+notifying commit takes a database-wide lock, so such commits are flushed one after another
+(issue 9). Its process wakes its own relay (``wake``), and a relay that finds another instance's
+relay in a batch tries again shortly, so the rows its process wrote meanwhile never wait for the
+idle poll. The idle poll only covers a missed wake-up (or a lost listener).
 
 The relay runs under a supervisor (``supervision.supervise``): while Kafka or PostgreSQL is away
 each attempt fails and is tried again, the requests keep filling the outbox, and the backlog
@@ -27,6 +31,8 @@ log = logging.getLogger(__name__)
 
 # One relay per database at a time: two would interleave an order's events on its partition.
 RELAY_LOCK_KEY = 0x0B0C_5EA1
+LOCKED_RETRY_S = 0.005
+"""How soon a relay that found the lock taken tries again."""
 
 
 class OutboxRelay:
@@ -44,7 +50,7 @@ class OutboxRelay:
             await producer.start()
             # A connection of its own, not the pool's: it lives as long as the attempt.
             listener = await asyncpg.connect(self._settings.database_url, timeout=5)
-            await listener.add_listener(OUTBOX_CHANNEL, self._notified)
+            await listener.add_listener(OUTBOX_CHANNEL, self.wake)
             while True:
                 if listener.is_closed():
                     raise ConnectionError("the outbox listener lost its database connection")
@@ -52,6 +58,11 @@ class OutboxRelay:
                 published = await self.publish_batch(producer)
                 health.ok()
                 if published == self._settings.relay_batch_size:
+                    continue
+                if published is None:
+                    # The other relay's batch may have been read before this process's rows
+                    # committed, and nothing would wake it for them.
+                    await asyncio.sleep(LOCKED_RETRY_S)
                     continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._settings.relay_idle_poll_s)
@@ -64,14 +75,16 @@ class OutboxRelay:
                 listener.terminate()  # the connection may be the thing that broke
             await producer.stop()
 
-    def _notified(self, *_: object) -> None:
+    def wake(self, *_: object) -> None:
+        """Rows were committed to the outbox (an asyncpg listener callback, or this process)."""
         self._wake.set()
 
-    async def publish_batch(self, producer: AIOKafkaProducer) -> int:
-        """Publish up to one batch of unpublished rows; returns how many were published."""
+    async def publish_batch(self, producer: AIOKafkaProducer) -> int | None:
+        """Publish up to one batch of unpublished rows; returns how many were published, or
+        ``None`` when another relay holds the lock."""
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", RELAY_LOCK_KEY):
-                return 0
+                return None
             rows = await conn.fetch(
                 """
                 SELECT o.id, o.topic, o.key, e.body::text AS value

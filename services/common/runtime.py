@@ -53,6 +53,14 @@ class Runtime:
     failed_task: str | None = None
     migrations: tuple[Path, ...] = ()
     """The service's own migration folders (the shared ones are ``db.COMMON_MIGRATIONS``)."""
+    on_outbox_written: list[Callable[[], None]] = field(default_factory=list)
+    """Told by ``outbox_written``: the relay, and whatever else watches this process's writes."""
+
+    def outbox_written(self) -> None:
+        """A commit that does not NOTIFY wrote outbox rows (a position report): wake this
+        process's relay and watchers, without the database-wide lock a NOTIFY takes."""
+        for wake in self.on_outbox_written:
+            wake()
 
     def stop_process(self, task: str) -> None:
         """A background task cannot go on: shut down (gracefully, else hard) and exit non-zero."""
@@ -157,7 +165,9 @@ async def running(
     consumes = _with_access(consumes)
     bodies: dict[str, Body] = {}
     if publishes:
-        bodies["outbox_relay"] = OutboxRelay(pool, settings).run
+        relay = OutboxRelay(pool, settings)
+        runtime.on_outbox_written.append(relay.wake)
+        bodies["outbox_relay"] = relay.run
     bodies["consumer"] = EventConsumer(pool, settings, consumes).run
     for name, make in (tasks or {}).items():
         bodies[name] = make(pool, settings)

@@ -50,6 +50,7 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
             consumes=consumes,
             tasks={"escalation_timers": escalations.timer_task, "console_changes": CHANGES.task},
         ) as runtime:
+            runtime.on_outbox_written.append(CHANGES.wake)  # a vehicle's position moved
             app.state.runtime = runtime
             yield
 

@@ -24,7 +24,6 @@ from services.common.clock import utc_now
 from services.common.commands import in_one_statement
 from services.common.db import Connection
 from services.common.event_store import (
-    OUTBOX_CHANNEL,
     ConcurrentWrite,
     lost_version_race,
     work_order_events,
@@ -63,21 +62,21 @@ WITH known AS (
     INSERT INTO outbox (event_id, topic, key) SELECT event_id, $16, $17 FROM event
     RETURNING 1
 )
-SELECT EXISTS (SELECT 1 FROM known) AS known, EXISTS (SELECT 1 FROM queued) AS recorded,
-       pg_notify($18, '') AS notified
+SELECT EXISTS (SELECT 1 FROM known) AS known, EXISTS (SELECT 1 FROM queued) AS recorded
 """
 """The whole first post of a position report, parameters in this order: vehicle id; the key's
 scope, report id, report and answer (JSON text); the position (JSON text) and its stamp; the
 stream; the event's id, type, schema version, order (or null), both clocks and body (JSON text);
-the outbox's topic and key; the relay's channel. ``known``: the vehicle exists; ``recorded``:
+the outbox's topic and key. ``known``: the vehicle exists; ``recorded``:
 the report id was new and everything was written (else nothing was).
 
 Why each part: the claim comes only for a known vehicle (an unknown one is 404 and leaves no
 key); the status row's upsert takes the row lock that orders the vehicle's writers and returns
 the version (the stream's own maximum too, in case a writer that does not keep the counter, a
 vehicle's definition, appended since); the last position moves only forward by the unit's clock,
-so a late ping never moves the vehicle back; the NOTIFY wakes the relay at the commit (a replay's
-wakes it for nothing, harmlessly)."""
+so a late ping never moves the vehicle back. No NOTIFY: a notifying commit takes a
+database-wide lock, and these commits would be flushed one at a time (issue 9); the caller
+wakes its process's relay once the statement has returned, committed."""
 
 
 def position_event(
@@ -121,7 +120,6 @@ def statement_arguments(
         event.model_dump_json(),
         f"{topic_prefix}{event.topic}",
         event.partition_key,
-        OUTBOX_CHANNEL,
     )
 
 
@@ -166,6 +164,7 @@ async def record_position(
         if not row["known"]:
             raise NotFound(f"no vehicle {vehicle_id!r}")
         if row["recorded"]:
+            runtime.outbox_written()
             return Answered(answer_of(vehicle_id, report, event), replay=False)
         again = await stored(conn, scope, report.report_id, report)
         if again is None:
