@@ -56,9 +56,12 @@ class Sizes:
     centers: int
     crews_per_center: int
     vehicles_per_crew: int
-    dispatch_instances: int = 1
-    """Dispatch processes on the one database during ingest and e2e (the load is spread over
-    them, one connection each in turn): does a second core help?"""
+    dispatch_instances: int = 2
+    """Dispatch processes on the one database during ingest and e2e (ingest's load is spread
+    over them, one connection each in turn; e2e's requests go to the first, the others share
+    its consumer group, relay and timers): one per core, as ``DISPATCH_WORKERS=2 make up`` runs
+    it. A position report is bound by dispatch's Python; one process would leave the second
+    core to PostgreSQL alone (docs/scaling.md)."""
     rebuild_instances: int = 1
     """Timeline processes sharing the rebuild's partitions (one core each)."""
     query_orders: int = 0
@@ -66,8 +69,8 @@ class Sizes:
     beside them up to this many (``figures.fill_orders``)."""
 
 
-SMOKE = Sizes(1, 4, 2.0, 0.5, 3, 16.0, 2_000, 1, 50, 120.0, 2, 2, 4, 1, 2, 5_000)
-FULL = Sizes(3, 16, 15.0, 3.0, 100, 300.0, 1_000_000, 1, 500, 3600.0, 10, 6, 5, 1, 2, 1_000_000)
+SMOKE = Sizes(1, 4, 2.0, 0.5, 3, 16.0, 2_000, 1, 50, 120.0, 2, 2, 4, 2, 2, 5_000)
+FULL = Sizes(3, 16, 15.0, 3.0, 100, 300.0, 1_000_000, 1, 500, 3600.0, 10, 6, 5, 2, 2, 1_000_000)
 """300 vehicles: the e2e background's 300 reports/s is one ping a second from each, so that no
 unit's stream is written by two posts at once (issue 9: 12 vehicles shared by 32 connections
 end in ``ConcurrentWrite`` 500s: a figure of its own, not the e2e's background)."""
@@ -413,7 +416,7 @@ def run(
     ] = None,
     dispatch_instances: Annotated[
         int | None,
-        typer.Option(help="Dispatch processes on one database for ingest and e2e (default 1)."),
+        typer.Option(help="Dispatch processes on one database for ingest and e2e (default 2)."),
     ] = None,
     only: Annotated[
         str, typer.Option(help=f"Comma list of the figures to measure: {','.join(FIGURES)}.")
