@@ -1,4 +1,5 @@
-"""The relay killed between publishing to Kafka and marking the outbox row published.
+"""The relay killed between publishing to Kafka and marking the outbox row published; and what
+wakes a relay for a position report, which does not NOTIFY.
 
 No hook in the service: PostgreSQL itself holds the relay there. A BEFORE UPDATE trigger on
 dispatch's outbox sleeps while the row's event is one we named in ``fault_hold``; the relay has
@@ -8,8 +9,10 @@ relay publishes the event again (a duplicate Kafka record) and the timeline appl
 """
 
 import asyncio
+import dataclasses
 import json
 import time
+from datetime import UTC, datetime
 from uuid import uuid4
 
 import psycopg
@@ -17,8 +20,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from contracts.topics import WORK_ORDERS
+from services.common.outbox_relay import RELAY_LOCK_KEY
 from tests.faults.conftest import SCENARIO_TIMEOUT_S, Faults
-from tests.support.desk import wait_for
+from tests.support.desk import Desk, wait_for
 from tests.support.load import Order, Request, now_iso
 
 pytestmark = [pytest.mark.faults, pytest.mark.timeout(SCENARIO_TIMEOUT_S)]
@@ -157,3 +161,43 @@ def test_relay_killed_between_publishing_and_marking_published(faults: Faults) -
     )
     faults.assert_holds(summary)
     assert copies >= 2, f"event {event_id} is in Kafka {copies} times; it was not republished"
+
+
+def test_a_position_report_wakes_its_relay_and_a_relay_kept_out_tries_again(
+    faults: Faults,
+) -> None:
+    """A position report does not NOTIFY (issue 9: a notifying commit takes a database-wide
+    lock). Dispatch alone on its database, its idle poll an hour long: only the wake from the
+    process that recorded the report publishes its row, and, while the test holds the relay's
+    lock, only the relay trying the lock again once it is free."""
+    dispatch = faults.process("dispatch")
+    database = faults.system.database_urls["dispatch"]
+    vehicle = faults.desk.crew(co_located=False).vehicle_id  # its token accepted by dispatch
+    dispatch.terminate()
+    solo = faults.stack.add("dispatch-no-poll", "dispatch", database, RELAY_IDLE_POLL_S="3600")
+    try:
+        solo.wait_ready()
+        urls = {**faults.system.urls, "dispatch": solo.url}
+        desk = Desk(dataclasses.replace(faults.system, urls=urls), faults.http)
+
+        def position() -> str:
+            answer = desk.ok(desk.report(vehicle, "position", datetime.now(UTC)))
+            return str(answer["event_id"])
+
+        woken = position()
+        wait_for(f"position {woken} published", lambda: published_at(database, woken), timeout_s=20)
+
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s::bigint)", (RELAY_LOCK_KEY,))
+            kept_out = position()  # its wake finds the lock taken
+            time.sleep(1)
+            assert published_at(database, kept_out) is None, "published under the test's lock"
+            conn.execute("SELECT pg_advisory_unlock(%s::bigint)", (RELAY_LOCK_KEY,))
+        wait_for(
+            f"position {kept_out} published once the lock was free",
+            lambda: published_at(database, kept_out),
+            timeout_s=20,
+        )
+    finally:
+        faults.stack.remove("dispatch-no-poll")
+        dispatch.start().wait_ready()
