@@ -427,7 +427,8 @@ def run(
     out: Annotated[
         Path | None,
         typer.Option(
-            help="Where the JSON goes (default latest.json; latest-<figures>.json with --only)."
+            help="Where the JSON goes (default latest.json; latest-<figures>.json with --only, "
+            "latest-smoke.json with --smoke)."
         ),
     ] = None,
     rebuild_instances: Annotated[
@@ -447,10 +448,12 @@ def run(
         )
     partial = chosen != set(FIGURES)
     if out is None:
-        # A partial run never overwrites the whole run's results.
+        # A partial run or a smoke never overwrites the whole run's results.
         out = (
             RESULTS.with_name(f"latest-{'-'.join(f for f in FIGURES if f in chosen)}.json")
             if partial
+            else RESULTS.with_name("latest-smoke.json")
+            if smoke
             else RESULTS
         )
     base = SMOKE if smoke else FULL

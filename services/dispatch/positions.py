@@ -67,8 +67,8 @@ SELECT EXISTS (SELECT 1 FROM known) AS known, EXISTS (SELECT 1 FROM queued) AS r
 """The whole first post of a position report, parameters in this order: vehicle id; the key's
 scope, report id, report and answer (JSON text); the position (JSON text) and its stamp; the
 stream; the event's id, type, schema version, order (or null), both clocks and body (JSON text);
-the outbox's topic and key. ``known``: the vehicle exists; ``recorded``:
-the report id was new and everything was written (else nothing was).
+the outbox's topic and key. ``known``: the vehicle exists; ``recorded``: the report id was new
+and everything was written (else nothing was).
 
 Why each part: the claim comes only for a known vehicle (an unknown one is 404 and leaves no
 key); the status row's upsert takes the row lock that orders the vehicle's writers and returns

@@ -5,9 +5,9 @@ PostgreSQL NOTIFYs that dispatch recorded something (every ``append`` NOTIFYs th
 channel; ``effects`` NOTIFYs ``CHANNEL`` for an order event consumed from intake, which
 appends nothing), when this process records a vehicle's position (which does not NOTIFY:
 ``Runtime.outbox_written``), or at the latest every ``POLL_S`` (a notification lost while the
-listener reconnected, or a position recorded by another instance). It then reads each watched center's *version*: a digest of the rows the console
-shows (open orders on the board, its vehicles' status, open escalations and their calls,
-capacity alerts). A center whose version moved is told to its streams; a change elsewhere
+listener reconnected, or a position recorded by another instance). It then reads each watched
+center's *version*: a digest of the rows the console shows (open orders on the board, its
+vehicles' status, open escalations and their calls, capacity alerts). A center whose version moved is told to its streams; a change elsewhere
 costs one query per watched center and sends nothing.
 """
 
