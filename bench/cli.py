@@ -447,15 +447,11 @@ def run(
             f"name some of {', '.join(FIGURES)}, not {only!r}", param_hint="--only"
         )
     partial = chosen != set(FIGURES)
-    if out is None:
-        # A partial run or a smoke never overwrites the whole run's results.
-        out = (
-            RESULTS.with_name(f"latest-{'-'.join(f for f in FIGURES if f in chosen)}.json")
-            if partial
-            else RESULTS.with_name("latest-smoke.json")
-            if smoke
-            else RESULTS
-        )
+    # A partial run or a smoke never overwrites the whole run's results.
+    if out is None and partial:
+        out = RESULTS.with_name(f"latest-{'-'.join(f for f in FIGURES if f in chosen)}.json")
+    elif out is None:
+        out = RESULTS.with_name("latest-smoke.json") if smoke else RESULTS
     base = SMOKE if smoke else FULL
     sizes = Sizes(
         **{
