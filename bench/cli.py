@@ -173,6 +173,10 @@ def measure_service_figures(
         say(
             f"  H answered → H on the timeline: p50 {one['p50_ms']} ms p99 {one['p99_ms']} ms ({one['samples']} orders, background {one['background_rate']}/s)"
         )
+        for name, seen in one["stalls"].items():
+            say(
+                f"  {name}: loop late > 50 ms {seen['loop_late_over_50ms']} of {seen['loop_wakeups']} wake-ups; {seen['gc_collections']} collections, {seen['gc_over_50ms']} over 50 ms"
+            )
         e2e_runs.append(one)
     cpu["e2e"] = meter.stop()
     e2e = {

@@ -25,6 +25,8 @@ import httpx
 import psycopg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from prometheus_client.parser import text_string_to_metric_families
+from psycopg.conninfo import conninfo_to_dict
 
 from bench.machine import CpuMeter
 from contracts import Position
@@ -248,8 +250,14 @@ async def e2e(
     )
     pinger = Driver(background, city, urls, tokens, give_up_s=30)
     walker = Driver(foreground, city, urls, tokens, give_up_s=30, on_ack=on_ack)
+    watched = {"dispatch": urls.dispatch, "timeline": urls.timeline}
     try:
+        stalls_before = {name: await _stall_counts(url, tokens) for name, url in watched.items()}
         bg, fg = await asyncio.gather(pinger.run(), walker.run())
+        stalls = {
+            name: _stalls_between(stalls_before[name], await _stall_counts(url, tokens))
+            for name, url in watched.items()
+        }
     finally:
         await timeline.aclose()
     pings = bg.summary()
@@ -267,6 +275,55 @@ async def e2e(
         "background_gave_up": pings["gave_up"],
         "background": pings["kinds"].get("ping"),
         "walks": fg.summary()["kinds"],
+        "stalls": stalls,
+    }
+
+
+STALL_SERIES = ("repair_event_loop_lag_seconds", "repair_gc_pause_seconds")
+
+
+async def _stall_counts(url: str, tokens: Tokens) -> dict[tuple[str, str], float]:
+    """The stall histograms' cumulative counts (``(series, le)``; ``le`` ``sum`` for the
+    seconds) on the process behind ``url``, summed over the collections' generations."""
+    http = Http(url, connections=1, timeout_s=10)
+    try:
+        answer = await http.request("GET", "/metrics", headers=bearer(tokens.admin))
+    finally:
+        await http.aclose()
+    counts: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(answer.body.decode()):
+        if family.name not in STALL_SERIES:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                key = (family.name, sample.labels["le"])
+            elif sample.name.endswith("_sum"):
+                key = (family.name, "sum")
+            else:
+                continue
+            counts[key] = counts.get(key, 0.0) + sample.value
+    return counts
+
+
+def _stalls_between(
+    before: dict[tuple[str, str], float], after: dict[tuple[str, str], float]
+) -> Json:
+    """What one process's event loop and collector did between two readings: the loop's wake-ups
+    (ten a second) and how many were over 50 ms and 100 ms late; the collections, their total
+    time and how many took over 50 ms."""
+
+    def delta(series: str, le: str) -> float:
+        return after.get((series, le), 0.0) - before.get((series, le), 0.0)
+
+    loop, gc_ = STALL_SERIES
+    wakeups, collections = delta(loop, "+Inf"), delta(gc_, "+Inf")
+    return {
+        "loop_wakeups": int(wakeups),
+        "loop_late_over_50ms": int(wakeups - delta(loop, "0.05")),
+        "loop_late_over_100ms": int(wakeups - delta(loop, "0.1")),
+        "gc_collections": int(collections),
+        "gc_seconds": round(delta(gc_, "sum"), 3),
+        "gc_over_50ms": int(collections - delta(gc_, "0.05")),
     }
 
 
@@ -551,7 +608,7 @@ def tokens_of(keys: Keyring) -> Tokens:
 
 def infra_ports(infra: Infra) -> dict[str, int]:
     """PostgreSQL's and Kafka's ports, for the CPU meter."""
-    pg = int(infra.postgres_url.rsplit(":", 1)[1].split("/", 1)[0])
+    pg = int(conninfo_to_dict(infra.postgres_url).get("port") or 5432)
     kafka = int(infra.kafka_bootstrap.rsplit(":", 1)[1].split(",", 1)[0])
     return {"postgresql": pg, "kafka": kafka}
 

@@ -26,6 +26,7 @@ from tenacity import (
 
 from contracts import AnyEvent
 from contracts.topics import ACCESS
+from services.common import stalls
 from services.common import tokens as access_tokens
 from services.common.consumer import Consumed, Consumes, EventConsumer, Subscription
 from services.common.db import Connection, create_pool, migrate
@@ -169,6 +170,7 @@ async def running(
         runtime.on_outbox_written.append(relay.wake)
         bodies["outbox_relay"] = relay.run
     bodies["consumer"] = EventConsumer(pool, settings, consumes).run
+    bodies["loop_watch"] = stalls.watch_loop
     for name, make in (tasks or {}).items():
         bodies[name] = make(pool, settings)
     running_tasks = []
@@ -178,6 +180,7 @@ async def running(
             asyncio.create_task(supervise(health, body, runtime.stop_process), name=name)
         )
     _settle_collector()
+    stalls.time_collections()
     try:
         yield runtime
     finally:

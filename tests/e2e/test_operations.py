@@ -63,7 +63,7 @@ def recent_order(desk: Desk) -> tuple[str, Any]:
     return wo, crew
 
 
-def test_each_service_counts_its_requests_by_route_and_shows_lag_and_outbox(
+def test_each_service_counts_its_requests_by_route_and_shows_lag_outbox_and_stalls(
     desk: Desk, monitoring: str
 ) -> None:
     before = {s: scrape(desk, s, monitoring) for s in SERVICES}
@@ -100,6 +100,10 @@ def test_each_service_counts_its_requests_by_route_and_shows_lag_and_outbox(
         assert backlog >= 0
         assert oldest >= 0
         assert series(after, "repair_metrics_database_up") == [({"service": service}, 1.0)]
+        # The loop watcher wakes ten times a second (a fresh process may not have collected yet).
+        assert total(after, "repair_event_loop_lag_seconds_count") > total(
+            before[service], "repair_event_loop_lag_seconds_count"
+        )
     access = series(scrape(desk, "intake", monitoring), "repair_consumer_lag")
     assert any(ls["topic"] == "repair.access.v1" for ls, _ in access), access
 

@@ -62,7 +62,8 @@ def free_port() -> int:
 
 
 def _with_database(url: str, name: str) -> str:
-    return url.rsplit("/", 1)[0] + "/" + name
+    base, _, query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name + (f"?{query}" if query else "")
 
 
 def _admin(url: str, sql: str) -> None:
