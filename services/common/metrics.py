@@ -2,10 +2,11 @@
 
 Counted as they happen: HTTP requests and their latency by route template (never the raw
 path, so the label set stays bounded), consumer lag by partition (noted by the consumer as it
-goes), dead letters; the event loop's lag and the collector's pauses (``stalls``). Read from the service's own tables at scrape (``scrape``): the outbox's
-backlog and the age of its oldest unpublished event, escalations raised by rung and party
-(dispatch) and live breaches by segment and responsible party (timeline), so that every
-instance of a service reports the same truth, which survives restarts.
+goes), dead letters; the event loop's lag and the collector's pauses (``stalls``). Read from
+the service's own tables at scrape (``scrape``): the outbox's backlog and the age of its oldest
+unpublished event, escalations raised by rung and party (dispatch) and live breaches by segment
+and responsible party (timeline), so that every instance of a service reports the same truth,
+which survives restarts.
 """
 
 import asyncio
