@@ -308,6 +308,11 @@ def measure_replay_and_query(
             topics = [f"{stack.topic_prefix}{t.name}" for t in figures.REPLAYED]
             bare = uvloop.run(figures.bare_consumer(infra.kafka_bootstrap, topics))
             say(f"  bare consumer: {bare['events_per_s']:,} events/s")
+            alone = figures.judge_alone(written.sample)
+            say(
+                f"  the judge alone: {alone['events_per_s']:,} events/s on one core"
+                f" ({alone['events']:,} events of {alone['orders']:,} orders)"
+            )
             meter = CpuMeter.by_ports(ports, with_children=frozenset({"postgresql"}))
             meter.pids["bench"] = (os.getpid(), False)
             meter.start()
@@ -331,6 +336,7 @@ def measure_replay_and_query(
                         "seconds": round(written.seconds, 3),
                     },
                     "bare": bare,
+                    "judge_alone": alone,
                     "rebuild": rebuilt,
                 }
             )
@@ -368,6 +374,7 @@ def measure_replay_and_query(
     rate = figures.median([r["rebuild"]["events_per_s"] for r in replay_runs])
     bare_rate = figures.median([r["bare"]["events_per_s"] for r in replay_runs])
     ratio = round(rate / bare_rate, 3) if rate is not None and bare_rate else None
+    per_core = figures.median([r["judge_alone"]["events_per_s"] for r in replay_runs])
     replay = {
         "events_per_s": figure("replay.events_per_s", rate, bare_rate),
         "ratio": figure("replay.ratio", ratio),
@@ -375,6 +382,13 @@ def measure_replay_and_query(
             "replay.peak_rss_mb",
             figures.median([r["rebuild"]["peak_rss_mb"] for r in replay_runs]),
             rss_at=replay_runs[-1]["rebuild"]["rss_at"],
+        ),
+        "judge_events_per_s": figure(
+            "replay.judge_events_per_s",
+            None if per_core is None else round(per_core * sizes.rebuild_instances, 1),
+            bare_rate,
+            measures="the pure judge alone, as the projection judges each event, on as many cores"
+            " as the rebuild has processes: the most a rebuild judging every event could reach",
         ),
         "events": replay_runs[-1]["rebuild"]["events"],
         "ceiling_is": "a bare aiokafka consumer reading the same topics from offset 0, no processing",

@@ -44,6 +44,7 @@ EXTRA: dict[str, tuple[str, Floor | None]] = {
     "ingest.p50_ms": ("ms", None),
     "query.p50_ms": ("ms", None),
     "query.summary_ms": ("ms", Floor(1000, at_least=False)),
+    "replay.judge_events_per_s": ("events/s", None),
 }
 FIGURE_FIELDS = ("value", "ceiling", "ratio", "unit")
 TOP_LEVEL = ("machine", "versions", "cpu")
