@@ -174,8 +174,13 @@ def measure_service_figures(
             f"  H answered → H on the timeline: p50 {one['p50_ms']} ms p99 {one['p99_ms']} ms ({one['samples']} orders, background {one['background_rate']}/s)"
         )
         for name, seen in one["stalls"].items():
+            by_generation = ", ".join(
+                f"generation {g}: {c['collections']} ({c['over_50ms']} over 50 ms, {c['seconds']} s)"
+                for g, c in seen["gc_by_generation"].items()
+            )
             say(
                 f"  {name}: loop late > 50 ms {seen['loop_late_over_50ms']} of {seen['loop_wakeups']} wake-ups; {seen['gc_collections']} collections, {seen['gc_over_50ms']} over 50 ms"
+                + (f" ({by_generation})" if by_generation else "")
             )
         e2e_runs.append(one)
     cpu["e2e"] = meter.stop()

@@ -288,48 +288,65 @@ async def e2e(
 STALL_SERIES = ("repair_event_loop_lag_seconds", "repair_gc_pause_seconds")
 
 
-async def _stall_counts(url: str, tokens: Tokens) -> dict[tuple[str, str], float]:
-    """The stall histograms' cumulative counts (``(series, le)``; ``le`` ``sum`` for the
-    seconds) on the process behind ``url``, summed over the collections' generations."""
+Counts = dict[tuple[str, str, str], float]
+"""A stall histogram's cumulative counts by ``(series, generation, le)``: ``le`` ``sum`` for
+the seconds, ``generation`` empty for the loop's series."""
+
+
+async def _stall_counts(url: str, tokens: Tokens) -> Counts:
+    """The stall histograms' counts on the process behind ``url``."""
     http = Http(url, connections=1, timeout_s=10)
     try:
         answer = await http.request("GET", "/metrics", headers=bearer(tokens.admin))
     finally:
         await http.aclose()
-    counts: dict[tuple[str, str], float] = {}
+    counts: Counts = {}
     for family in text_string_to_metric_families(answer.body.decode()):
         if family.name not in STALL_SERIES:
             continue
         for sample in family.samples:
             if sample.name.endswith("_bucket"):
-                key = (family.name, sample.labels["le"])
+                le = sample.labels["le"]
             elif sample.name.endswith("_sum"):
-                key = (family.name, "sum")
+                le = "sum"
             else:
                 continue
-            counts[key] = counts.get(key, 0.0) + sample.value
+            counts[(family.name, sample.labels.get("generation", ""), le)] = sample.value
     return counts
 
 
-def _stalls_between(
-    before: dict[tuple[str, str], float], after: dict[tuple[str, str], float]
-) -> Json:
+def _stalls_between(before: Counts, after: Counts) -> Json:
     """What one process's event loop and collector did between two readings: the loop's wake-ups
     (ten a second) and how many were over 50 ms and 100 ms late; the collections, their total
-    time and how many took over 50 ms."""
+    time and how many took over 50 ms, in all and by the oldest generation collected."""
 
-    def delta(series: str, le: str) -> float:
-        return after.get((series, le), 0.0) - before.get((series, le), 0.0)
+    def delta(series: str, le: str, generation: str | None = None) -> float:
+        return sum(
+            value - before.get(key, 0.0)
+            for key, value in after.items()
+            if key[0] == series and key[2] == le and generation in (None, key[1])
+        )
 
     loop, gc_ = STALL_SERIES
-    wakeups, collections = delta(loop, "+Inf"), delta(gc_, "+Inf")
+    generations = sorted({key[1] for key in after if key[0] == gc_})
+
+    def collections(generation: str | None = None) -> Json:
+        done = delta(gc_, "+Inf", generation)
+        return {
+            "collections": int(done),
+            "seconds": round(delta(gc_, "sum", generation), 3),
+            "over_50ms": int(done - delta(gc_, "0.05", generation)),
+        }
+
+    wakeups, every = delta(loop, "+Inf"), collections()
     return {
         "loop_wakeups": int(wakeups),
         "loop_late_over_50ms": int(wakeups - delta(loop, "0.05")),
         "loop_late_over_100ms": int(wakeups - delta(loop, "0.1")),
-        "gc_collections": int(collections),
-        "gc_seconds": round(delta(gc_, "sum"), 3),
-        "gc_over_50ms": int(collections - delta(gc_, "0.05")),
+        "gc_collections": every["collections"],
+        "gc_seconds": every["seconds"],
+        "gc_over_50ms": every["over_50ms"],
+        "gc_by_generation": {g: c for g in generations if (c := collections(g))["collections"]},
     }
 
 
