@@ -57,7 +57,7 @@ REPLAYED = (WORK_ORDERS, NETWORK, ACCESS)
 EVENTS_PER_ORDER = 9.25
 """A–D, E–H and the fault cleared, plus the 5 % of unit posts published twice."""
 JUDGED_ORDERS = 2_000
-"""Orders of the replayed history the judge alone is timed over (about 18,500 events)."""
+"""Orders of the replayed history the judge alone is timed over (about 18,000 distinct events)."""
 
 
 def _ms(value: float | None) -> float | None:
