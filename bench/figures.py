@@ -9,7 +9,6 @@ summary report.
 """
 
 import asyncio
-import gc
 import json
 import math
 import statistics
@@ -34,7 +33,7 @@ from contracts import Envelope, Position, WorkOrderEvent
 from contracts.registry import WorkOrderEventT
 from contracts.topics import ACCESS, NETWORK, WORK_ORDERS
 from services.common.db import create_pool
-from services.common.runtime import YOUNG_COLLECTION_AFTER
+from services.common.runtime import settle_collector
 from services.dispatch import positions
 from services.dispatch.api_models import PositionReport
 from services.dispatch.reports import REPORTS, vehicle_story
@@ -391,28 +390,21 @@ def judge_alone(events: Iterable[Envelope]) -> Json:
     each distinct event judged once, at its own ``recorded_at``, over its order's events so far,
     as the projection judges every event it consumes (ADR 0010). No Kafka, no database, no
     rows: the most events/s one core could rebuild with this judge, timed in CPU seconds, with
-    the collector settled as the services settle theirs (the bench's own heap, a million planned
-    events, is not traced again and again)."""
+    this process's collector settled as the services settle theirs (the bench's own heap, a
+    million planned events, is then not traced again and again)."""
     book = policy_book()
     seen: set[UUID] = set()
     orders: dict[UUID, list[WorkOrderEventT]] = {}
-    threshold = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION_AFTER, *threshold[1:])
-    try:
-        started = time.process_time()
-        for event in events:
-            if not isinstance(event, WorkOrderEvent) or event.event_id in seen:
-                continue  # a duplicate is kept once by the consumer, so judged once
-            seen.add(event.event_id)
-            known = orders.setdefault(event.work_order_id, [])
-            known.append(event)  # type: ignore[arg-type]  # every WorkOrderEvent is of the union
-            judged(event.work_order_id, known, book, event.recorded_at, ())
-        cpu_s = time.process_time() - started
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
+    settle_collector()
+    started = time.process_time()
+    for event in events:
+        if not isinstance(event, WorkOrderEvent) or event.event_id in seen:
+            continue  # a duplicate is kept once by the consumer, so judged once
+        seen.add(event.event_id)
+        known = orders.setdefault(event.work_order_id, [])
+        known.append(event)  # type: ignore[arg-type]  # every WorkOrderEvent is of the union
+        judged(event.work_order_id, known, book, event.recorded_at, ())
+    cpu_s = time.process_time() - started
     return {
         "events": len(seen),
         "orders": len(orders),

@@ -134,7 +134,7 @@ YOUNG_COLLECTION_AFTER = 50_000
 """Allocations between two collections of the youngest generation (CPython's default: 700)."""
 
 
-def _settle_collector() -> None:
+def settle_collector() -> None:
     """What is built at start-up (modules, schemas, the app) is never garbage: frozen, the
     collector stops tracing it again and again; and the young generation is collected after
     50,000 allocations rather than 700. Each collection then does more at once, far less often:
@@ -179,7 +179,7 @@ async def running(
         running_tasks.append(
             asyncio.create_task(supervise(health, body, runtime.stop_process), name=name)
         )
-    _settle_collector()
+    settle_collector()
     stalls.time_collections()
     try:
         yield runtime
